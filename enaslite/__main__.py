@@ -1,0 +1,5 @@
+import sys
+
+from enaslite.cli import main
+
+sys.exit(main())

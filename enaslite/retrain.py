@@ -1,0 +1,147 @@
+"""Retraining one architecture from scratch: the step every thesis experiment ends with.
+
+The recipe follows the reference final scripts (spec 5.3 / 6): SGD with Nesterov momentum 0.9, cosine learning rate
+with warm restarts stepped per epoch, L2 on every weight (BN included), dropout before the classifier, and for micro
+models scheduled drop-path and an optional auxiliary head. One difference: the reference final runs train on all
+50k CIFAR images with no validation split; we keep the configured validation tail (`data.valid_size`, set it to 0 to
+train on everything) so that every epoch also reports a validation accuracy.
+
+The run directory gets `config.json`, `arc.json`, `metrics.csv` (one row per epoch: epoch, lr, train_loss (cross-
+entropy), train_objective (cross-entropy + L2 + aux), train_acc, valid_acc, test_acc, seconds), `checkpoint.npz`
+(every epoch; resumed from when the same directory is used again) and finally `finished.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import keras
+import numpy as np
+
+from enaslite.child import build_child
+from enaslite.config import Config
+from enaslite.data import Batches, Dataset, eval_batches, load_dataset_from_config
+from enaslite.macro_arc import MacroArc
+from enaslite.micro_arc import MicroArc
+from enaslite.ops import DropPathSchedule
+from enaslite.runs import RunDir, atomic_write_json, read_csv, restore_model, model_arrays, write_csv
+from enaslite.schedule import sgdr_lr
+
+METRICS = "metrics.csv"
+
+
+def build_final_model(arc, config: Config, dataset: Dataset) -> keras.Model:
+    """The standalone model of `arc` at the config's `final` settings, compiled for training."""
+    c = config.final
+    model = build_child(arc, dataset.input_shape, dataset.num_classes, num_layers=c.num_layers,
+                        out_filters=c.out_filters, keep_prob=c.keep_prob, l2=c.l2,
+                        drop_path_keep_prob=c.drop_path_keep_prob, aux_head=c.aux_weight > 0, seed=config.seed)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    metrics = ["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="ce")]
+    optimizer = keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True)
+    if isinstance(model.output, list):
+        model.compile(optimizer, loss=[ce, ce], loss_weights=[1.0, c.aux_weight], metrics=[metrics, []])
+    else:
+        model.compile(optimizer, loss=ce, metrics=metrics)
+    return model
+
+
+def evaluate_accuracy(model: keras.Model, dataset: Dataset, split: str, batch_size: int) -> float:
+    """Top-1 accuracy of the main output on a whole split (NaN for an empty split)."""
+    correct = total = 0
+    for x, y in eval_batches(dataset, split, batch_size):
+        logits = model.predict_on_batch(x)
+        if isinstance(logits, (list, tuple)):
+            logits = logits[0]
+        correct += int(np.sum(np.argmax(logits, axis=-1) == y))
+        total += len(y)
+    return correct / total if total else float("nan")
+
+
+def _check_arc(arc, config: Config):
+    expected = MacroArc if config.space == "macro" else MicroArc
+    if not isinstance(arc, expected):
+        raise ValueError(f"argument `arc`: expected a {expected.__name__} for space {config.space!r}, received "
+                         f"{type(arc).__name__}")
+    if isinstance(arc, MacroArc):
+        limit = config.final.num_branches or 6
+        bad = [l for l, op in enumerate(arc.ops) if op >= limit]
+        if bad:
+            raise ValueError(f"argument `arc`: expected op ids < final.num_branches={limit}, received op "
+                             f"{arc.ops[bad[0]]} at layer {bad[0]}")
+
+
+def _history_value(history: dict, suffix: str) -> float:
+    keys = [k for k in history if k == suffix or k.endswith("_" + suffix)]
+    return float(history[keys[0]][-1]) if keys else float("nan")
+
+
+def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, verbose: int = 1) -> float:
+    """Trains `arc` from scratch with `config.final` and returns the final test accuracy.
+
+    Args:
+        arc: a `MacroArc` or `MicroArc` matching `config.space`.
+        config: the experiment config; `config.final` holds the model size and training recipe.
+        run_dir: directory for config, metrics and checkpoints. If it holds a checkpoint of the same run, training
+            resumes after the last complete epoch. `final.epochs` may be raised to extend a finished run.
+        dataset: a `Dataset` to use instead of the one `config.data` names.
+        verbose: 0 silent, 1 progress bar per epoch.
+    """
+    _check_arc(arc, config)
+    run = RunDir(run_dir)
+    run.start(config, resumable_fields=("final.epochs",))
+    arc_file = run / "arc.json"
+    if arc_file.exists():
+        if json.loads(arc_file.read_text()) != arc.to_dict():
+            raise ValueError(f"argument `arc`: expected the architecture stored in {arc_file}, received a different one")
+    atomic_write_json(arc_file, arc.to_dict())
+
+    keras.utils.set_random_seed(config.seed)
+    data = dataset if dataset is not None else load_dataset_from_config(config.data)
+    atomic_write_json(run / "dataset.json", {"summary": data.summary(), "name": data.name})
+    c = config.final
+    model = build_final_model(arc, config, data)
+    atomic_write_json(run / "model.json", {"params": int(model.count_params()), "name": model.name})
+
+    rows, start = [], 0
+    ckpt = run.load_checkpoint()
+    if ckpt is not None:
+        start, arrays, _ = ckpt
+        model.optimizer.build(model.trainable_variables)
+        restore_model(arrays, model, model.optimizer)
+        rows = [r for r in read_csv(run / METRICS) if r["epoch"] <= start]
+    if start >= c.epochs and run.finished():
+        return float(run.finished()["test_acc"])
+    run.unfinish()
+
+    steps = c.steps_per_epoch or len(Batches(data, "train", c.batch_size, seed=config.seed))
+    schedule = DropPathSchedule(total_steps=c.epochs * steps, initial_step=start * steps)
+    test_acc = rows[-1]["test_acc"] if rows else float("nan")
+    for epoch in range(start, c.epochs):
+        lr = sgdr_lr(epoch, c.lr_max, c.lr_min, c.lr_t0, c.lr_tmul)
+        model.optimizer.learning_rate.assign(lr)
+        batches = Batches(data, "train", c.batch_size, seed=config.seed, epoch=epoch, augment=c.augment,
+                          cutout=c.cutout, steps=c.steps_per_epoch)
+        t0 = time.perf_counter()
+        hist = model.fit(batches, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose, callbacks=[schedule])
+        valid_acc = evaluate_accuracy(model, data, "valid", c.eval_batch_size)
+        test_acc = evaluate_accuracy(model, data, "test", c.eval_batch_size)
+        rows.append({
+            "epoch": epoch + 1, "lr": lr,
+            "train_loss": _history_value(hist.history, "ce"),
+            "train_objective": float(hist.history["loss"][-1]),
+            "train_acc": _history_value(hist.history, "accuracy"),
+            "valid_acc": valid_acc, "test_acc": test_acc,
+            "seconds": round(time.perf_counter() - t0, 3),
+        })
+        if verbose:
+            print(f"epoch {epoch + 1}/{c.epochs}: lr={lr:.5f} train_acc={rows[-1]['train_acc']:.4f} "
+                  f"valid_acc={valid_acc:.4f} test_acc={test_acc:.4f} ({rows[-1]['seconds']:.1f}s)", flush=True)
+        # Metrics first, checkpoint second: a kill in between leaves a row that resume drops, never a lost one.
+        write_csv(run / METRICS, rows)
+        run.save_checkpoint(epoch + 1, config, model_arrays(model, model.optimizer))
+    run.finish({"test_acc": test_acc, "valid_acc": rows[-1]["valid_acc"] if rows else None,
+                "epochs": c.epochs, "seconds": round(sum(r["seconds"] for r in rows), 3),
+                "params": int(model.count_params()), "arc": arc.to_string()})
+    return float(test_acc)

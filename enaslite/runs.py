@@ -1,0 +1,195 @@
+"""Run directories: config, append-only metrics, checkpoints, and a finished marker, all written atomically.
+
+Layout of a run directory:
+    config.json        the full Config, written when the run starts
+    <metrics>.csv      one row per completed epoch (rewritten atomically each epoch)
+    checkpoint.npz     weights + optimizer state + config + epoch (large: kept out of git)
+    finished.json      written last, with the final summary
+
+Resume protocol: each epoch first rewrites the metrics file, then the checkpoint. On restart the checkpoint says how
+many epochs are complete, and metric rows beyond it (an epoch killed between the two writes) are dropped, so no row
+is ever lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from enaslite.config import Config
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Writes to a temp file in the same directory, fsyncs, then renames over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(path: Path, rows: list[Mapping[str, Any]]) -> None:
+    """Atomically writes `rows` (dicts sharing keys; the first row fixes the column order)."""
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_csv(path: Path) -> list[dict]:
+    """Reads rows back, converting numeric strings to int/float."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _num(v: str):
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except (TypeError, ValueError):
+            pass
+    return v
+
+
+class RunDir:
+    """A run directory (see the module docstring).
+
+    Args:
+        path: the directory; created if missing.
+    """
+
+    CONFIG = "config.json"
+    CHECKPOINT = "checkpoint.npz"
+    FINISHED = "finished.json"
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    # -- config ------------------------------------------------------------------------------------------------------
+    def start(self, config: Config, resumable_fields: tuple = ()) -> None:
+        """Stores `config`, or checks it against the stored one when resuming.
+
+        Fields named in `resumable_fields` (dotted, e.g. ``final.epochs``) may differ, so a finished run can be
+        extended; any other difference raises, because a resumed run must continue the same experiment.
+        """
+        stored = self.load_config()
+        if stored is not None:
+            diffs = _diff(stored.to_dict(), config.to_dict())
+            bad = [d for d in diffs if d not in resumable_fields]
+            if bad:
+                raise ValueError(
+                    f"argument `run_dir`: expected a new directory or one holding the same config, received "
+                    f"{self.path} whose config differs in {bad}; use a new run directory")
+        atomic_write_text(self / self.CONFIG, config.to_json() + "\n")
+
+    def load_config(self) -> Config | None:
+        p = self / self.CONFIG
+        return Config.from_json(p.read_text()) if p.exists() else None
+
+    # -- checkpoints ---------------------------------------------------------------------------------------------
+    def save_checkpoint(self, epoch: int, config: Config, arrays: Mapping[str, np.ndarray],
+                        state: Mapping[str, Any] | None = None) -> None:
+        """Saves `arrays` plus the config and `epoch` (number of complete epochs) in one atomic .npz."""
+        meta = {"epoch": int(epoch), "config": config.to_dict(), "state": dict(state or {})}
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        atomic_write_bytes(self / self.CHECKPOINT, buf.getvalue())
+
+    def load_checkpoint(self):
+        """Returns (epoch, arrays dict, state dict), or None when there is no checkpoint."""
+        p = self / self.CHECKPOINT
+        if not p.exists():
+            return None
+        with np.load(p) as z:
+            meta = json.loads(z["__meta__"].tobytes().decode())
+            arrays = {k: z[k] for k in z.files if k != "__meta__"}
+        return meta["epoch"], arrays, meta.get("state", {})
+
+    # -- completion ----------------------------------------------------------------------------------------------
+    def finish(self, summary: Mapping[str, Any]) -> None:
+        atomic_write_json(self / self.FINISHED, dict(summary))
+
+    def finished(self) -> dict | None:
+        p = self / self.FINISHED
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def unfinish(self) -> None:
+        p = self / self.FINISHED
+        if p.exists():
+            p.unlink()
+
+
+def _diff(a: Mapping, b: Mapping, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        key = f"{prefix}{k}"
+        if isinstance(va, Mapping) and isinstance(vb, Mapping):
+            out += _diff(va, vb, key + ".")
+        elif va != vb:
+            out.append(key)
+    return out
+
+
+def model_arrays(model, optimizer=None, prefix: str = "") -> dict[str, np.ndarray]:
+    """A model's weights (and optionally its optimizer's variables) as named arrays for `save_checkpoint`."""
+    arrays = {f"{prefix}w{i:05d}": np.asarray(v) for i, v in enumerate(model.get_weights())}
+    if optimizer is not None:
+        arrays.update({f"{prefix}o{i:05d}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
+    return arrays
+
+
+def restore_model(arrays: Mapping[str, np.ndarray], model, optimizer=None, prefix: str = "") -> None:
+    """Inverse of `model_arrays`; the optimizer must be built (`optimizer.build(model.trainable_variables)`)."""
+    weights = [arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}w")]
+    model.set_weights(weights)
+    if optimizer is not None:
+        opt = [arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}o")]
+        if len(opt) != len(optimizer.variables):
+            raise ValueError(f"argument `checkpoint`: expected {len(optimizer.variables)} optimizer variables, "
+                             f"received {len(opt)}")
+        for var, value in zip(optimizer.variables, opt):
+            var.assign(value)

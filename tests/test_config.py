@@ -1,0 +1,66 @@
+import re
+
+import pytest
+
+from enaslite.config import PRESETS, Config, preset
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_roundtrip_json(name):
+    """Every preset survives config.json and back unchanged."""
+    cfg = preset(name)
+    assert Config.from_json(cfg.to_json()) == cfg
+    assert cfg.preset == name
+
+
+def test_reference_values():
+    """enas-* presets carry the reference scripts' hyperparameters (spec section 0)."""
+    m, u = preset("enas-macro"), preset("enas-micro")
+    assert (m.search.num_layers, m.search.out_filters, m.search.batch_size, m.search.l2) == (12, 36, 128, 2.5e-4)
+    assert (m.final.num_layers, m.final.out_filters, m.final.batch_size, m.final.keep_prob) == (24, 96, 100, 0.5)
+    assert (m.controller.train_steps, m.controller.num_aggregate, m.controller.lstm_size) == (50, 20, 64)
+    assert (u.final.drop_path_keep_prob, u.final.aux_weight, u.final.epochs) == (0.6, 0.4, 630)
+    assert (u.controller.lr, u.controller.tanh_constant, u.controller.num_aggregate) == (0.0035, 1.1, 10)
+
+
+def test_thesis_values():
+    """thesis-* presets carry the thesis' tables (24x96 macro, 15x36 micro, 310-epoch retrains)."""
+    m, u = preset("thesis-macro"), preset("thesis-micro")
+    assert (m.search.num_layers, m.search.out_filters, m.search.l2, m.controller.lstm_size) == (24, 96, 2.5e-4, 100)
+    assert (u.final.num_layers, u.final.out_filters, u.final.batch_size, u.final.epochs) == (15, 36, 160, 310)
+
+
+def test_override_dotted():
+    """Dotted overrides replace one leaf and keep the rest."""
+    cfg = preset("smoke").override(**{"final.epochs": 7, "seed": 3, "data.dataset": "cifar10"})
+    assert (cfg.final.epochs, cfg.seed, cfg.data.dataset) == (7, 3, "cifar10")
+    assert cfg.search == preset("smoke").search
+
+
+def test_unknown_preset_lists_valid():
+    """An unknown preset name is rejected with the list of valid ones."""
+    with pytest.raises(ValueError, match=re.escape("argument `preset`: expected one of ['cpu-macro', 'cpu-micro', "
+                                                   "'enas-macro', 'enas-micro', 'smoke', 'thesis-macro', "
+                                                   "'thesis-micro'], received 'fast'")):
+        preset("fast")
+
+
+def test_unknown_field_lists_valid():
+    """An unknown field is rejected with the valid field names of its section."""
+    with pytest.raises(ValueError, match=r"argument `final.epoch`: expected a field of final, one of \[.*'epochs'"):
+        preset("smoke", **{"final.epoch": 3})
+    with pytest.raises(ValueError, match=r"expected fields among \[.*received unknown \['bogus'\]"):
+        Config.from_dict({**preset("smoke").to_dict(), "bogus": 1})
+
+
+@pytest.mark.parametrize("key,value,msg", [
+    ("space", "meso", "argument `space`: expected one of ['macro', 'micro'], received 'meso'"),
+    ("final.keep_prob", 0.0, "argument `final.keep_prob`: expected a number in (0, 1], received 0.0"),
+    ("search.out_filters", 15, "argument `search.out_filters`: expected an even int"),
+    ("controller.mode", "greedy", "argument `controller.mode`: expected one of ['reinforce', 'frozen', 'uniform']"),
+    ("final.epochs", "10", "argument `final.epochs`: expected an int > 0, received '10'"),
+])
+def test_bad_values_fail_early(key, value, msg):
+    """Bad values are rejected at construction, naming the field, expectation and value."""
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        preset("smoke", **{key: value})
