@@ -121,6 +121,34 @@ def cmd_params(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    overrides = {"controller.mode": args.controller}
+    if args.reference_macro_bug:
+        overrides["reference_macro_bug"] = True
+    config = _config(args, "search").override(**overrides)
+    from enaslite.search import search
+    print(f"search: {config.space} space, {config.data.dataset}, preset {config.preset}, {config.search.epochs} "
+          f"epochs, controller {config.controller.mode}", flush=True)
+    summary = search(config, args.run_dir, init_controller=args.init_controller, verbose=0 if args.quiet else 1)
+    print(f"done: last epoch {summary.get('epoch')}, logged shared-weight acc {summary.get('logged_acc_mean')}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from enaslite.sample import sample_from_run
+    for rec in sample_from_run(args.run_dir, args.epoch, args.n, seed=args.seed):
+        acc = "n/a (no supernet checkpoint)" if rec["valid_acc"] is None else f"{rec['valid_acc']:.4f}"
+        print(f"{rec['arc']}\n  log_prob={rec['log_prob']:.3f} shared-weight valid_acc={acc}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from enaslite.bench import run_bench
+    overrides = {"space": args.space} if args.space else {}
+    run_bench(preset(args.preset, **overrides), args.out, steps=args.steps)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m enaslite", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -142,6 +170,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_arc_args(p)
     p.set_defaults(func=cmd_params, dataset=None, epochs=None)
 
+    p = sub.add_parser("search", help="run ENAS (or a baseline controller) with weight sharing")
+    _common(p, "number of search epochs (search.epochs)")
+    p.add_argument("--controller", choices=("reinforce", "frozen", "uniform"), default="reinforce",
+                   help="reinforce: ENAS; frozen: the untrained controller's policy; uniform: random search with "
+                        "weight sharing")
+    p.add_argument("--init-controller", help="start from these controller weights (.weights.h5), e.g. transfer")
+    p.add_argument("--reference-macro-bug", action="store_true",
+                   help="reproduce the reference macro search, where the sampled op is inert (spec 2.3)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("sample", help="reload a saved controller and print sampled architectures")
+    p.add_argument("--run-dir", required=True, help="a search run directory")
+    p.add_argument("--epoch", type=int, required=True, help="epoch whose saved controller weights to load")
+    p.add_argument("-n", type=int, default=10, help="number of architectures")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--preset", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("bench", help="benchmark supernet and controller speed (ratios within one run)")
+    p.add_argument("--preset", default="cpu-macro", help=f"named config, one of {sorted(PRESETS)}")
+    p.add_argument("--space", choices=("macro", "micro"), help="search space (default: the preset's)")
+    p.add_argument("--steps", type=int, default=30, help="timed training steps per measurement")
+    p.add_argument("--out", default="runs/bench", help="directory for the saved table")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
@@ -150,6 +202,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as e:
+    except (ValueError, RuntimeError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Optional
 
 SPACES = ("macro", "micro")
+DATASET_NAMES = ("cifar10", "cifar100", "fashion_mnist")
 CONTROLLER_MODES = ("reinforce", "frozen", "uniform")
 
 
@@ -244,7 +245,8 @@ def validate(cfg: Config) -> None:
     _check(cfg.space in SPACES, "space", f"one of {list(SPACES)}", cfg.space)
     _check(_is_int(cfg.seed), "seed", "an int", cfg.seed)
     d = cfg.data
-    _check(isinstance(d.dataset, str) and d.dataset != "", "data.dataset", "a dataset name or .npz path", d.dataset)
+    _check(isinstance(d.dataset, str) and (d.dataset in DATASET_NAMES or d.dataset.endswith(".npz")),
+           "data.dataset", f"one of {list(DATASET_NAMES)} or a path to an .npz file", d.dataset)
     _check(_is_int(d.valid_size) and d.valid_size >= 0, "data.valid_size", "an int >= 0", d.valid_size)
     for name in ("train_limit", "test_limit"):
         v = getattr(d, name)
@@ -352,8 +354,9 @@ def _cpu_macro() -> Config:
         data=data,
         search=ChildConfig(num_layers=6, out_filters=16, batch_size=64, epochs=20,
                            steps_per_epoch=150, l2=2.5e-4, keep_prob=0.9, lr_max=0.05, lr_min=0.0005, lr_t0=10),
-        final=ChildConfig(num_layers=6, out_filters=24, batch_size=64, epochs=10, l2=2e-4,
-                          keep_prob=0.8, lr_max=0.05, lr_min=0.001, lr_t0=10, augment=True),
+        # One SGDR cycle of 8 epochs (T0 = 8) so the retrain ends at lr_min, as the reference's 310 epochs do.
+        final=ChildConfig(num_layers=6, out_filters=16, batch_size=128, epochs=8, l2=2e-4,
+                          keep_prob=0.8, lr_max=0.05, lr_min=0.001, lr_t0=8, augment=True),
         controller=ControllerConfig(lstm_size=64, tanh_constant=1.5, lr=0.001, train_steps=10, num_aggregate=10,
                                     reward_batch_size=64),
         preset="cpu-macro",

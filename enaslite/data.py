@@ -23,7 +23,7 @@ import pickle
 import numpy as np
 import keras
 
-DATASETS = ("cifar10", "cifar100", "fashion_mnist")
+from enaslite.config import DATASET_NAMES as DATASETS
 SPLITS = ("train", "valid", "test")
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 _FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",

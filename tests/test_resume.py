@@ -1,0 +1,60 @@
+"""Killed runs resume from their last complete epoch with exactly one metrics row per epoch."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from enaslite import runs
+from enaslite.config import preset
+from enaslite.data import load_dataset
+from enaslite.macro_arc import MacroArc
+from enaslite.retrain import retrain
+from enaslite.runs import read_csv
+
+
+def test_crash_between_metrics_and_checkpoint(tmp_path, monkeypatch):
+    """A crash after epoch 2's metrics row but before its checkpoint leaves no duplicate after resuming."""
+    data = load_dataset("fashion_mnist", valid_size=64, train_limit=256, test_limit=128)
+    cfg = preset("smoke", **{"final.epochs": 3})
+    arc = MacroArc.random(np.random.default_rng(0), 3)
+    real = runs.RunDir.save_checkpoint
+
+    def crash_at_two(self, epoch, *a, **k):
+        if epoch == 2:
+            raise KeyboardInterrupt("killed")
+        return real(self, epoch, *a, **k)
+
+    monkeypatch.setattr(runs.RunDir, "save_checkpoint", crash_at_two)
+    with pytest.raises(KeyboardInterrupt):
+        retrain(arc, cfg, tmp_path, dataset=data, verbose=0)
+    assert [r["epoch"] for r in read_csv(tmp_path / "metrics.csv")] == [1, 2]
+    monkeypatch.setattr(runs.RunDir, "save_checkpoint", real)
+    retrain(arc, cfg, tmp_path, dataset=data, verbose=0)
+    assert [r["epoch"] for r in read_csv(tmp_path / "metrics.csv")] == [1, 2, 3]
+
+
+@pytest.mark.smoke
+def test_sigkill_mid_run_then_resume(tmp_path):
+    """A retrain process killed with SIGKILL mid-run resumes and ends with one row per epoch."""
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "enaslite", "retrain", "--preset", "smoke", "--random", "--epochs", "4",
+           "--set", "final.steps_per_epoch=8", "--run-dir", str(run_dir), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if len(read_csv(run_dir / "metrics.csv")) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(read_csv(run_dir / "metrics.csv"))
+    assert 2 <= done < 4 and not (run_dir / "finished.json").exists()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    assert [r["epoch"] for r in read_csv(run_dir / "metrics.csv")] == [1, 2, 3, 4]
+    assert (run_dir / "finished.json").exists()
