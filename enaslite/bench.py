@@ -1,0 +1,154 @@
+"""`python -m enaslite bench`: speed of the weight-sharing machinery, as ratios measured within one run.
+
+Measurements, at the preset's search settings on its dataset:
+(a) supernet training images/s with a new random architecture every step vs the same architecture every step;
+(b) supernet training images/s vs a plain Keras model built for exactly the sampled path with the same layers
+    (the physical limit of weight sharing: no switch, no unused branches);
+(c) controller ms per sampled architecture and per update, and their share of a search epoch, not counting the
+    reward forward passes (which are child-network work);
+(d) peak resident memory of the process.
+Every timing is the median of `repeats` alternating rounds, so slow drift of the machine hits both sides of a ratio.
+The table is printed and saved as `<out>/<preset>-<space>.{md,json}`.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from enaslite.config import Config
+from enaslite.data import Batches, load_dataset_from_config
+from enaslite.runs import atomic_write_json, atomic_write_text
+from enaslite.search import ArcBatches, Policy, build_controller, build_supernet, shared_accuracy
+
+
+def _fit_seconds(model, data) -> float:
+    t = time.perf_counter()
+    model.fit(data, epochs=1, verbose=0)
+    return time.perf_counter() - t
+
+
+class _Plain(keras.utils.PyDataset):
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, i):
+        return self.batches[i]
+
+
+def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: int = 3) -> dict:
+    """Runs (a)-(d) and returns the results dict (also saved under `out_dir`)."""
+    if not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"argument `steps`: expected an int >= 2, received {steps!r}")
+    keras.utils.set_random_seed(config.seed)
+    c, k = config.search, config.controller
+    data = load_dataset_from_config(config.data)
+    net = build_supernet(config, data)
+    controller = build_controller(config, config.seed)
+    policy = Policy(config.override(**{"controller.mode": "uniform"}), controller)
+    rng = np.random.default_rng(config.seed)
+    batches = Batches(data, "train", c.batch_size, seed=config.seed, augment=c.augment, steps=steps)
+    new_arcs, _, _ = policy.sample(steps, rng)
+    same_arcs = [new_arcs[0]] * steps
+    plain = net.build_path_model(new_arcs[0], data.input_shape)
+    plain.compile(keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
+                  jit_compile=False)
+    runs = {"new": ArcBatches(batches, new_arcs), "same": ArcBatches(batches, same_arcs)}
+    # Warm-up: compile every function once (one pass each) before timing anything.
+    for d in runs.values():
+        _fit_seconds(net, d)
+    _fit_seconds(plain, _Plain(batches))
+    times = {"new": [], "same": [], "plain": []}
+    for _ in range(repeats):
+        times["new"].append(_fit_seconds(net, runs["new"]))
+        times["same"].append(_fit_seconds(net, runs["same"]))
+        times["plain"].append(_fit_seconds(plain, _Plain(batches)))
+    ips = {key: steps * c.batch_size / float(np.median(v)) for key, v in times.items()}
+
+    # (c) controller, timed the way a search epoch uses it.
+    epoch_steps = c.steps_per_epoch or len(Batches(data, "train", c.batch_size, seed=0))
+    controller.sample(epoch_steps), controller.sample(k.num_aggregate), controller.sample(k.num_logged)
+    warm = controller.sample(k.num_aggregate)
+    controller.update(warm.arcs, np.zeros(k.num_aggregate))
+    t_epoch_sample = _median_time(lambda: controller.sample(epoch_steps), repeats)
+    group = controller.sample(k.num_aggregate)
+    t_group_sample = _median_time(lambda: controller.sample(k.num_aggregate), repeats)
+    t_update = _median_time(lambda: controller.update(group.arcs, np.full(k.num_aggregate, 0.5)), repeats)
+    t_logged = _median_time(lambda: controller.sample(k.num_logged), repeats)
+    x, y = next(iter(Batches(data, "valid", k.reward_batch_size or c.batch_size, seed=0)))
+    shared_accuracy(net, group.arcs[0], x, y)
+    t_reward = _median_time(lambda: shared_accuracy(net, group.arcs[1], x, y), repeats)
+
+    ctrl_epoch = t_epoch_sample + k.train_steps * (t_group_sample + t_update) + t_logged
+    child_epoch = epoch_steps * c.batch_size / ips["new"]
+    reward_epoch = (k.train_steps * k.num_aggregate + k.num_logged) * t_reward
+    result = {
+        "preset": config.preset, "space": config.space, "dataset": config.data.dataset,
+        "search": {"num_layers": c.num_layers, "out_filters": c.out_filters, "batch_size": c.batch_size,
+                   "num_cells": c.num_cells, "steps_per_epoch": epoch_steps},
+        "timed_steps": steps, "repeats": repeats, "machine": platform.processor() or platform.machine(),
+        "images_per_s": {k_: round(v, 1) for k_, v in ips.items()},
+        "a_new_over_same": round(ips["new"] / ips["same"], 3),
+        "b_supernet_over_plain": round(ips["same"] / ips["plain"], 3),
+        "ctrl_ms_per_arc_epoch_batch": round(1000 * t_epoch_sample / epoch_steps, 3),
+        "ctrl_ms_per_update": round(1000 * (t_group_sample + t_update), 2),
+        "ctrl_seconds_per_epoch": round(ctrl_epoch, 3),
+        "child_seconds_per_epoch": round(child_epoch, 3),
+        "reward_seconds_per_epoch": round(reward_epoch, 3),
+        "c_ctrl_share_of_epoch": round(ctrl_epoch / (ctrl_epoch + child_epoch + reward_epoch), 4),
+        "c_ctrl_share_without_rewards": round(ctrl_epoch / (ctrl_epoch + child_epoch), 4),
+        "d_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    table = format_table(result)
+    print(table)
+    out = Path(out_dir)
+    name = f"{config.preset or 'custom'}-{config.space}"
+    atomic_write_json(out / f"{name}.json", result)
+    atomic_write_text(out / f"{name}.md", table + "\n")
+    return result
+
+
+def _median_time(fn, repeats: int) -> float:
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return float(np.median(out))
+
+
+def format_table(r: dict) -> str:
+    s = r["search"]
+    ips = r["images_per_s"]
+    lines = [
+        f"bench: preset {r['preset']}, {r['space']} space, {r['dataset']}, {s['num_layers']} layers x "
+        f"{s['out_filters']} filters, batch {s['batch_size']}, {r['timed_steps']} steps x {r['repeats']} rounds",
+        "",
+        "| measure | value | target |",
+        "|---|---|---|",
+        f"| (a) supernet img/s, new arc every step | {ips['new']:.1f} | |",
+        f"| (a) supernet img/s, same arc every step | {ips['same']:.1f} | |",
+        f"| (a) new / same | {r['a_new_over_same']:.3f} | >= 0.9 |",
+        f"| (b) plain path-model img/s | {ips['plain']:.1f} | |",
+        f"| (b) supernet / plain | {r['b_supernet_over_plain']:.3f} | >= 0.7 |",
+        f"| (c) controller ms per sampled arc (epoch batch of {s['steps_per_epoch']}) | "
+        f"{r['ctrl_ms_per_arc_epoch_batch']:.3f} | |",
+        f"| (c) controller ms per update (sample group + step) | {r['ctrl_ms_per_update']:.2f} | |",
+        f"| (c) controller s per epoch / child s / reward s | {r['ctrl_seconds_per_epoch']:.2f} / "
+        f"{r['child_seconds_per_epoch']:.2f} / {r['reward_seconds_per_epoch']:.2f} | |",
+        f"| (c) controller share of an epoch, reward passes excluded | "
+        f"{100 * r['c_ctrl_share_without_rewards']:.2f}% | <= 10% |",
+        f"| (c) controller share of a whole epoch | {100 * r['c_ctrl_share_of_epoch']:.2f}% | |",
+        f"| (d) peak resident memory (MiB) | {r['d_peak_rss_mib']:.0f} | |",
+    ]
+    return "\n".join(lines)
