@@ -115,9 +115,11 @@ def cmd_params(args) -> int:
     model = build_child(arc, shape, args.num_classes, num_layers=c.num_layers, out_filters=c.out_filters,
                         keep_prob=c.keep_prob, drop_path_keep_prob=c.drop_path_keep_prob,
                         aux_head=c.aux_weight > 0 and args.aux)
-    n = model.count_params()
+    import numpy as np
+    trainable = int(sum(np.prod(v.shape) for v in model.trainable_variables))
     print(f"{config.space} child, {c.num_layers if config.space == 'micro' else arc.num_layers} layers, "
-          f"{c.out_filters} filters, input {shape}, {args.num_classes} classes: {n:,} parameters")
+          f"{c.out_filters} filters, input {shape}, {args.num_classes} classes: {model.count_params():,} parameters "
+          f"({trainable:,} trainable; the rest are BatchNorm moving statistics)")
     return 0
 
 
