@@ -369,13 +369,13 @@ def _cpu_micro() -> Config:
         space="micro",
         data=data,
         search=ChildConfig(num_layers=3, out_filters=12, num_cells=5, batch_size=64, epochs=20,
-                           steps_per_epoch=100, l2=1e-4, keep_prob=0.9, aux_weight=0.0, lr_max=0.05,
+                           steps_per_epoch=40, l2=1e-4, keep_prob=0.9, aux_weight=0.0, lr_max=0.05,
                            lr_min=0.0005),
         final=ChildConfig(num_layers=3, out_filters=16, num_cells=5, batch_size=64, epochs=10,
                           l2=2e-4, keep_prob=0.8, drop_path_keep_prob=0.8, aux_weight=0.0, lr_max=0.05,
                           lr_min=0.0001),
         controller=ControllerConfig(lstm_size=64, tanh_constant=1.1, op_tanh_reduce=2.5, lr=0.0035, train_steps=10,
-                                    num_aggregate=10, reward_batch_size=64),
+                                    num_aggregate=5, reward_batch_size=64),
         preset="cpu-micro",
     )
 

@@ -5,7 +5,7 @@ from enaslite import runs
 from enaslite.config import preset
 from enaslite.data import load_dataset
 from enaslite.runs import read_csv, read_jsonl
-from enaslite.search import controller_path, save_epochs, search
+from enaslite.search import build_controller, controller_path, save_epochs, search
 
 
 @pytest.fixture(scope="module")
@@ -17,49 +17,36 @@ def _cfg(**kw):
     return preset("smoke", **{"search.epochs": 2, "search.steps_per_epoch": 3, **kw})
 
 
-def test_macro_search_writes_run_dir(tmp_path, tiny):
+@pytest.fixture(scope="module")
+def macro_run(tmp_path_factory, tiny):
+    """One uninterrupted 2-epoch smoke macro search, shared by the tests below."""
+    path = tmp_path_factory.mktemp("macro")
+    summary = search(_cfg(), path, dataset=tiny, verbose=0)
+    return path, summary
+
+
+def test_macro_search_writes_run_dir(macro_run):
     """A smoke macro search writes one epochs.csv row per epoch, the logged samples and controller weights."""
+    path, summary = macro_run
     cfg = _cfg()
-    summary = search(cfg, tmp_path, dataset=tiny, verbose=0)
-    rows = read_csv(tmp_path / "epochs.csv")
+    rows = read_csv(path / "epochs.csv")
     assert [r["epoch"] for r in rows] == [1, 2] and summary["epoch"] == 2
     for key in ("lr", "train_loss", "ctrl_entropy", "skip_rate", "baseline", "op0", "op5", "seconds_child",
                 "seconds_ctrl", "seconds_reward", "logged_acc_mean"):
         assert key in rows[0]
     assert abs(sum(rows[0][f"op{i}"] for i in range(6)) - 1) < 1e-6
-    samples = read_jsonl(tmp_path / "samples.jsonl")
+    samples = read_jsonl(path / "samples.jsonl")
     assert len(samples) == 2 * cfg.controller.num_logged
     assert {"epoch", "arc", "valid_acc", "log_prob"} <= set(samples[0])
     assert save_epochs(cfg) == (1, 2)
-    assert controller_path(tmp_path, 1).exists() and controller_path(tmp_path, 2).exists()
+    assert controller_path(path, 1).exists() and controller_path(path, 2).exists()
     assert rows[1]["baseline"] != 0.0  # the controller trained
-    assert (tmp_path / "finished.json").exists()
+    assert (path / "finished.json").exists()
 
 
-def test_micro_search_runs(tmp_path, tiny):
-    """A smoke micro search runs one epoch end to end."""
-    cfg = _cfg(space="micro", **{"search.epochs": 1, "search.num_layers": 1})
-    search(cfg, tmp_path, dataset=tiny, verbose=0)
-    assert len(read_csv(tmp_path / "epochs.csv")) == 1
-
-
-@pytest.mark.parametrize("mode", ["frozen", "uniform"])
-def test_baseline_modes_keep_the_controller(tmp_path, tiny, mode):
-    """Frozen and uniform modes never update the controller."""
-    search(_cfg(**{"controller.mode": mode}), tmp_path, dataset=tiny, verbose=0)
-    rows = read_csv(tmp_path / "epochs.csv")
-    assert all(r["baseline"] == 0.0 for r in rows)
-    from enaslite.sample import load_controller
-    _, c1 = load_controller(tmp_path, 1)
-    _, c2 = load_controller(tmp_path, 2)
-    for v1, v2 in zip(c1.trainable_variables, c2.trainable_variables):
-        np.testing.assert_array_equal(np.asarray(v1), np.asarray(v2))
-
-
-def test_resume_matches_uninterrupted(tmp_path, tiny, monkeypatch):
+def test_resume_matches_uninterrupted(macro_run, tmp_path, tiny, monkeypatch):
     """A search killed after epoch 2's logs (before its checkpoint) resumes to the same rows as an uninterrupted run."""
-    cfg = _cfg(**{"search.epochs": 3})
-    search(cfg, tmp_path / "a", dataset=tiny, verbose=0)
+    cfg = _cfg()
     real = runs.RunDir.save_checkpoint
 
     def crash_at_two(self, epoch, *a, **k):
@@ -69,25 +56,44 @@ def test_resume_matches_uninterrupted(tmp_path, tiny, monkeypatch):
 
     monkeypatch.setattr(runs.RunDir, "save_checkpoint", crash_at_two)
     with pytest.raises(KeyboardInterrupt):
-        search(cfg, tmp_path / "b", dataset=tiny, verbose=0)
+        search(cfg, tmp_path, dataset=tiny, verbose=0)
+    assert [r["epoch"] for r in read_csv(tmp_path / "epochs.csv")] == [1, 2]
     monkeypatch.setattr(runs.RunDir, "save_checkpoint", real)
-    search(cfg, tmp_path / "b", dataset=tiny, verbose=0)
-    a, b = read_csv(tmp_path / "a" / "epochs.csv"), read_csv(tmp_path / "b" / "epochs.csv")
-    assert [r["epoch"] for r in b] == [1, 2, 3]
+    search(cfg, tmp_path, dataset=tiny, verbose=0)
+    a, b = read_csv(macro_run[0] / "epochs.csv"), read_csv(tmp_path / "epochs.csv")
+    assert [r["epoch"] for r in b] == [1, 2]
     for ra, rb in zip(a, b):
         assert rb["train_loss"] == pytest.approx(ra["train_loss"], rel=1e-3, abs=1e-4)
         assert rb["baseline"] == pytest.approx(ra["baseline"], rel=1e-3, abs=1e-5)
-    sa, sb = read_jsonl(tmp_path / "a" / "samples.jsonl"), read_jsonl(tmp_path / "b" / "samples.jsonl")
+    sa, sb = read_jsonl(macro_run[0] / "samples.jsonl"), read_jsonl(tmp_path / "samples.jsonl")
     assert [s["arc"] for s in sa] == [s["arc"] for s in sb]
 
 
-def test_transfer_initialises_from_weights(tmp_path, tiny):
+def test_transfer_initialises_from_weights(macro_run, tmp_path, tiny):
     """--init-controller starts the search from another run's controller weights."""
-    cfg = _cfg(**{"search.epochs": 1})
-    search(cfg, tmp_path / "src", dataset=tiny, verbose=0)
-    src = controller_path(tmp_path / "src", 1)
-    search(cfg, tmp_path / "dst", dataset=tiny, init_controller=src, verbose=0)
-    assert (tmp_path / "dst" / "init_controller.txt").read_text().strip() == str(src)
+    src = controller_path(macro_run[0], 2)
+    search(_cfg(**{"search.epochs": 1}), tmp_path, dataset=tiny, init_controller=src, verbose=0)
+    assert (tmp_path / "init_controller.txt").read_text().strip() == str(src)
+
+
+@pytest.mark.parametrize("mode", ["frozen", "uniform"])
+def test_baseline_modes_keep_the_controller(tmp_path, tiny, mode):
+    """Frozen and uniform modes never update the controller: its weights stay at their seeded initial values."""
+    cfg = _cfg(**{"controller.mode": mode, "search.epochs": 1})
+    search(cfg, tmp_path, dataset=tiny, verbose=0)
+    assert read_csv(tmp_path / "epochs.csv")[0]["baseline"] == 0.0
+    from enaslite.sample import load_controller
+    _, after = load_controller(tmp_path, 1)
+    fresh = build_controller(cfg, cfg.seed)
+    for v1, v2 in zip(after.trainable_variables, fresh.trainable_variables):
+        np.testing.assert_array_equal(np.asarray(v1), np.asarray(v2))
+
+
+def test_micro_search_runs(tmp_path, tiny):
+    """A smoke micro search runs one epoch end to end."""
+    cfg = _cfg(space="micro", **{"search.epochs": 1, "search.num_layers": 1})
+    search(cfg, tmp_path, dataset=tiny, verbose=0)
+    assert len(read_csv(tmp_path / "epochs.csv")) == 1
 
 
 def test_reference_macro_bug_runs(tmp_path, tiny):
