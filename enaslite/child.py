@@ -5,7 +5,8 @@
 
 Macro (spec 2.4), layer l:
     op path:  ReLU - 1x1 conv - BN - ReLU - op - BN
-    l > 0:    concat(selected earlier outputs, op path) - ReLU - 1x1 conv - BN
+    l > 0:    concat(selected stored outputs, op path) - ReLU - 1x1 conv - BN; skip bit j selects the stem (j = 0)
+              or layer j-1, as in the reference code
     after layers L//3 - 1 and 2L//3 - 1: F doubles and every stored output is factorized-reduced to the new F.
     head:     global average pool - dropout - dense (no bias)
 Micro (spec 3.2, 3.4, 3.5): stem (3x3 conv to 3F + BN); N normal cells, a reduction cell, N normal, a reduction,
@@ -105,13 +106,15 @@ def _build_macro(arc: MacroArc, input_shape, num_classes, filters, keep_prob, l2
     inputs = keras.Input(input_shape, name="images")
     x = K.conv(filters, 3, "stem_conv", l2)(inputs)
     x = K.batch_norm("stem_bn", l2)(x)
-    stored = [x]  # stored[0] is the stem; stored[j + 1] is layer j
+    # stored[0] is the stem and stored[j + 1] layer j; as in the reference code, skip bit j of layer l reads
+    # stored[j], so the sources are the stem and layers 0..l-2 (layer l-1 is the input).
+    stored = [x]
     reductions = pool_layers(arc.num_layers)
     for l in range(arc.num_layers):
         p = f"layer{l:02d}"
         out = _macro_op(stored[-1], arc.ops[l], filters, l2, p)
         if l > 0:
-            sources = [stored[j + 1] for j, bit in enumerate(arc.skips[l]) if bit]
+            sources = [stored[j] for j, bit in enumerate(arc.skips[l]) if bit]
             if sources:
                 out = layers.Concatenate(name=f"{p}_skip_concat")(sources + [out])
             out = layers.ReLU(name=f"{p}_skip_relu")(out)

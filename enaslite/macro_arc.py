@@ -1,11 +1,16 @@
-"""Macro architectures: one op per layer plus skip connections from every earlier layer (spec 2.1, thesis 4.3).
+"""Macro architectures: one op per layer plus skip connections from earlier layers (spec 2.1, thesis 4.3).
 
 Pure data (Python + numpy): building a Keras model from a `MacroArc` happens elsewhere, and importing this module
 never imports Keras or TensorFlow.
 
 Encoding (the reference code's `fixed_arc`): layer l of L (0-based) is `[op_l, skip_l_0, ..., skip_l_{l-1}]`, with
-op ids `OPS` and skip_l_j = 1 when layer j's output feeds layer l. The flat arc is those groups concatenated,
-L + L(L-1)/2 = L(L+1)/2 ints (78 for L=12, 300 for L=24).
+op ids `OPS`. The flat arc is those groups concatenated, L + L(L-1)/2 = L(L+1)/2 ints (78 for L=12, 300 for
+L=24).
+
+What a skip bit points at follows the reference code, not the papers' prose: the network keeps a list of stored
+outputs that starts with the stem, and skip_l_j = 1 adds (search) or concatenates (final) stored output j to layer
+l. Stored output 0 is the stem and stored output j >= 1 is layer j-1, so layer l can skip from the stem and layers
+0..l-2; layer l-1 is its direct input anyway.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ def _layers_from_flat(flat: tuple[int, ...], arg: str = "arc"):
 
 @dataclass(frozen=True)
 class MacroArc:
-    """A macro architecture: `ops[l]` is layer l's op id, `skips[l]` its l skip bits (from layers 0..l-1).
+    """A macro architecture: `ops[l]` is layer l's op id, `skips[l]` its l skip bits (from the stem and layers
+    0..l-2, see the module docstring).
 
     Validated on construction; lists and numpy ints are converted to tuples of python ints, so arcs are immutable,
     hashable and compare by value. Any op id in [0, 5] is accepted; a space with fewer ops (`num_branches=4`)
@@ -174,8 +180,8 @@ class MacroArc:
         """Multi-line summary: one line per layer with its op and skip inputs."""
         lines = [f"MacroArc: {self.num_layers} layers, skip rate {self.skip_rate:.2f}"]
         for layer, (op, bits) in enumerate(zip(self.ops, self.skips)):
-            sources = [str(j) for j, bit in enumerate(bits) if bit]
-            inputs = f"skips from layers {', '.join(sources)}" if sources else "no skips"
+            sources = [_source_name(j) for j, bit in enumerate(bits) if bit]
+            inputs = f"skips from {', '.join(sources)}" if sources else "no skips"
             lines.append(f"  layer {layer}: {OPS[op]}, {inputs}")
         return "\n".join(lines)
 
@@ -184,12 +190,18 @@ class MacroArc:
         return {"stem": "stem", **{f"L{l}": OPS[op] for l, op in enumerate(self.ops)}, "head": "head"}
 
     def edges(self) -> list[tuple[str, str, str]]:
-        """(src, dst, kind) edges: the chain stem -> L0 -> ... -> head, plus ("Lj", "Ll", "skip") per skip bit."""
+        """(src, dst, kind) edges: the chain stem -> L0 -> ... -> head, plus (source, "Ll", "skip") per skip bit,
+        where skip bit j of layer l comes from the stem (j = 0) or layer j-1."""
         names = ["stem"] + [f"L{l}" for l in range(self.num_layers)] + ["head"]
         edges = [(a, b, "chain") for a, b in zip(names, names[1:])]
         for layer, bits in enumerate(self.skips):
-            edges += [(f"L{j}", f"L{layer}", "skip") for j, bit in enumerate(bits) if bit]
+            edges += [(names[j], f"L{layer}", "skip") for j, bit in enumerate(bits) if bit]
         return edges
+
+
+def _source_name(j: int) -> str:
+    """The stored output that skip bit j reads: the stem, then layer 0, 1, ..."""
+    return "stem" if j == 0 else f"layer {j - 1}"
 
 
 search_space_size = MacroArc.search_space_size

@@ -211,11 +211,12 @@ def test_search_space_size():
 
 
 def test_describe_edges_and_labels():
-    """describe lists each layer's op and skips; edges give the chain and the skips for drawing."""
+    """describe and edges read skip bit j as the stem (j = 0) or layer j-1, as the reference code wires it."""
     text = SMALL.describe()
-    assert "layer 0: conv5x5, no skips" in text and "layer 2: sepconv3x3, skips from layers 1" in text
+    assert "layer 0: conv5x5, no skips" in text and "layer 2: sepconv3x3, skips from layer 0" in text
     assert SMALL.edges() == [("stem", "L0", "chain"), ("L0", "L1", "chain"), ("L1", "L2", "chain"),
-                             ("L2", "head", "chain"), ("L1", "L2", "skip")]
+                             ("L2", "head", "chain"), ("L0", "L2", "skip")]
+    assert "layer 1: maxpool3x3, skips from stem" in MacroArc((2, 5), ((), (1,))).describe()
     assert SMALL.node_labels() == {"stem": "stem", "L0": OPS[2], "L1": OPS[5], "L2": OPS[1], "head": "head"}
 
 
