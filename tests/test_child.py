@@ -75,3 +75,13 @@ def test_bad_arguments():
         build_child("0 1 0", (32, 32, 3), 10)
     with pytest.raises(ValueError, match="argument `out_filters`: expected an even int >= 2, received 7"):
         build_child(arc, (32, 32, 3), 10, out_filters=7)
+
+
+def test_macro_skip_bit_zero_reads_the_stem():
+    """Skip bit 0 concatenates the stem's output and bit j layer j-1, as the reference code (and supernet) wire it."""
+    skips = ((), (1,), (0, 1), (0, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0, 0))
+    model = build_child(MacroArc((0,) * 6, skips), (8, 8, 1), 2, out_filters=4)
+    sources = lambda name: [t._keras_history[0].name for t in model.get_layer(name).input]
+    assert sources("layer01_skip_concat")[0] == "stem_bn"
+    # After the reduction that follows layer 1, layer 0's output (stored output 1) is its reduced copy.
+    assert sources("layer02_skip_concat")[0] == "layer01_reduce_from01"
