@@ -1,0 +1,119 @@
+"""Pieces shared by the macro and micro supernets: argument checks, the `(images, arc)` input, batch-stat BN.
+
+A supernet takes the architecture as an int tensor input, so a new architecture every step reuses one traced (and
+compiled) train function. The helpers here keep that contract identical in both spaces.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    """Returns `value` if it is an int in [minimum, maximum], else raises the house-style ValueError."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    ok = ok and (maximum is None or value <= maximum)
+    if not ok:
+        upper = "" if maximum is None else f" and <= {maximum}"
+        raise ValueError(f"argument `{name}`: expected an int >= {minimum}{upper}, received {value!r}")
+    return value
+
+
+def check_rate(name: str, value, low_open: bool = True) -> float:
+    """Returns `value` as a float if it lies in (0, 1] (`low_open`) or [0, 1], else raises."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (0 < value <= 1 if low_open else 0 <= value <= 1)
+    if not ok:
+        interval = "(0, 1]" if low_open else "[0, 1]"
+        raise ValueError(f"argument `{name}`: expected a number in {interval}, received {value!r}")
+    return float(value)
+
+
+def check_nonneg(name: str, value) -> float:
+    """Returns `value` as a float if it is a number >= 0, else raises."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0):
+        raise ValueError(f"argument `{name}`: expected a number >= 0, received {value!r}")
+    return float(value)
+
+
+def split_inputs(inputs, arc_len: int):
+    """Splits a supernet input `(images, arc)` and returns `(images, arc)` with `arc` int32 of shape (arc_len,).
+
+    `arc` may be (arc_len,) or (1, arc_len); of a 2-D arc only row 0 is used, so that Keras data pipelines can
+    carry one architecture per batch as a (1, arc_len) tensor next to the images.
+    """
+    if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+        raise ValueError(f"argument `inputs`: expected a pair (images, arc), received {type(inputs).__name__}"
+                         f"{'' if not isinstance(inputs, (tuple, list)) else f' of length {len(inputs)}'}")
+    images, arc = inputs
+    arc = ops.convert_to_tensor(arc)
+    if len(arc.shape) == 2:
+        arc = arc[0]
+    if len(arc.shape) != 1 or (arc.shape[0] is not None and arc.shape[0] != arc_len):
+        raise ValueError(f"argument `arc`: expected shape ({arc_len},) or (1, {arc_len}), received {arc.shape}")
+    if keras.backend.standardize_dtype(arc.dtype) != "int32":
+        arc = ops.cast(arc, "int32")
+    return images, arc
+
+
+def image_shape_of(input_shape) -> tuple:
+    """The image shape from a supernet build shape: either the `(images, arc)` pair of shapes or the image shape."""
+    pair = isinstance(input_shape, (tuple, list)) and len(input_shape) == 2
+    if pair and isinstance(input_shape[0], (tuple, list)):
+        return tuple(input_shape[0])
+    return tuple(input_shape)
+
+
+def batch_stat_norm(bn, x, training, eval_batch_stats: bool):
+    """Applies the BatchNormalization layer `bn`, using batch statistics at inference when `eval_batch_stats`.
+
+    In training this is just `bn(x, training=True)` (batch statistics, moving averages updated). At inference with
+    `eval_batch_stats` the batch is normalised by its own mean and variance with `bn`'s gamma and beta, and the
+    moving averages are left untouched, so evaluating never changes the model's state.
+    """
+    if training or not eval_batch_stats:
+        return bn(x, training=training)
+    mean, variance = ops.moments(x, axes=[0, 1, 2])
+    return ops.batch_normalization(x, mean, variance, axis=-1, offset=bn.beta, scale=bn.gamma,
+                                   epsilon=bn.epsilon)
+
+
+def batch_stat_bn(x, gamma, beta, epsilon: float):
+    """Normalises NHWC `x` with its own batch statistics, then scales by `gamma` and shifts by `beta`.
+
+    On TensorFlow this is one fused op (forward and gradient). Inside `ops.switch` branches that matters: tracing
+    the gradient of a switch costs time per op in its branches, and the micro supernet has about a hundred
+    switches (the unfused form made the first train step trace for minutes at the cpu-micro size).
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon, is_training=True)[0]
+    mean, variance = ops.moments(x, axes=[0, 1, 2])
+    return (x - mean) * (gamma * ops.rsqrt(variance + epsilon)) + beta
+
+
+def prebuild_for_fit(model, num_classes: int) -> None:
+    """Creates, before the train step is traced, the variables Keras would otherwise create inside that trace.
+
+    Keras on TensorFlow builds the optimizer and the compiled metrics lazily inside the first trace of the train
+    step, and tf.function then traces the step a second time. For a switch-heavy supernet a trace takes long, so
+    this builds the optimizer (when the model is built) and, when the compiled loss is a sparse categorical
+    cross-entropy (so labels are integer class ids), the compiled loss and metrics from a dummy batch; the dummy
+    metric values are reset.
+    """
+    if not model.built or getattr(model, "optimizer", None) is None:
+        return
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    loss = model.loss
+    sparse = isinstance(loss, keras.losses.SparseCategoricalCrossentropy) or loss in (
+        "sparse_categorical_crossentropy", keras.losses.sparse_categorical_crossentropy)
+    if sparse and not getattr(model, "_enaslite_metrics_prebuilt", False):
+        y = ops.zeros((1,), "int32")
+        y_pred = ops.zeros((1, num_classes))
+        model.compute_loss(y=y, y_pred=y_pred, training=False)
+        model.compute_metrics(None, y, y_pred)
+        model.reset_metrics()
+        model._enaslite_metrics_prebuilt = True
