@@ -12,7 +12,9 @@ def test_help_for_each_command(command, capsys):
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
     assert e.value.code == 0
-    assert "--preset" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m enaslite {command}")
+    assert ("--run-dir" if command == "sample" else "--preset") in out
 
 
 def test_params_prints_count(capsys):
