@@ -175,8 +175,12 @@ def _diff(a: Mapping, b: Mapping, prefix: str = "") -> list[str]:
 
 
 def model_arrays(model, optimizer=None, prefix: str = "") -> dict[str, np.ndarray]:
-    """A model's weights (and optionally its optimizer's variables) as named arrays for `save_checkpoint`."""
-    arrays = {f"{prefix}w{i:05d}": np.asarray(v) for i, v in enumerate(model.get_weights())}
+    """A model's state (and optionally its optimizer's variables) as named arrays for `save_checkpoint`.
+
+    `model.variables` rather than `get_weights()`: it also holds the SeedGenerator states of dropout and
+    drop-path, so a resumed run draws the same masks as an uninterrupted one.
+    """
+    arrays = {f"{prefix}w{i:05d}": np.asarray(v) for i, v in enumerate(model.variables)}
     if optimizer is not None:
         arrays.update({f"{prefix}o{i:05d}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
     return arrays
@@ -185,7 +189,11 @@ def model_arrays(model, optimizer=None, prefix: str = "") -> dict[str, np.ndarra
 def restore_model(arrays: Mapping[str, np.ndarray], model, optimizer=None, prefix: str = "") -> None:
     """Inverse of `model_arrays`; the optimizer must be built (`optimizer.build(model.trainable_variables)`)."""
     weights = [arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}w")]
-    model.set_weights(weights)
+    if len(weights) != len(model.variables):
+        raise ValueError(f"argument `checkpoint`: expected {len(model.variables)} model variables, "
+                         f"received {len(weights)}")
+    for var, value in zip(model.variables, weights):
+        var.assign(value)
     if optimizer is not None:
         opt = [arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}o")]
         if len(opt) != len(optimizer.variables):
