@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 
-from enaslite import runs
 from enaslite.config import preset
 from enaslite.data import load_dataset
 from enaslite.macro_arc import MacroArc
@@ -17,23 +16,14 @@ from enaslite.retrain import retrain
 from enaslite.runs import read_csv
 
 
-def test_crash_between_metrics_and_checkpoint(tmp_path, monkeypatch):
+def test_crash_between_metrics_and_checkpoint(tmp_path, crash_before_checkpoint):
     """A crash after epoch 2's metrics row but before its checkpoint leaves no duplicate after resuming."""
     data = load_dataset("fashion_mnist", valid_size=64, train_limit=256, test_limit=128)
     cfg = preset("smoke", **{"final.epochs": 3})
     arc = MacroArc.random(np.random.default_rng(0), 3)
-    real = runs.RunDir.save_checkpoint
-
-    def crash_at_two(self, epoch, *a, **k):
-        if epoch == 2:
-            raise KeyboardInterrupt("killed")
-        return real(self, epoch, *a, **k)
-
-    monkeypatch.setattr(runs.RunDir, "save_checkpoint", crash_at_two)
-    with pytest.raises(KeyboardInterrupt):
+    with crash_before_checkpoint(2):
         retrain(arc, cfg, tmp_path, dataset=data, verbose=0)
     assert [r["epoch"] for r in read_csv(tmp_path / "metrics.csv")] == [1, 2]
-    monkeypatch.setattr(runs.RunDir, "save_checkpoint", real)
     retrain(arc, cfg, tmp_path, dataset=data, verbose=0)
     assert [r["epoch"] for r in read_csv(tmp_path / "metrics.csv")] == [1, 2, 3]
 

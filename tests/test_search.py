@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from enaslite import runs
 from enaslite.config import preset
 from enaslite.data import load_dataset
 from enaslite.runs import read_csv, read_jsonl
@@ -44,23 +43,14 @@ def test_macro_search_writes_run_dir(macro_run):
     assert (path / "finished.json").exists()
 
 
-def test_resume_replays_the_killed_epoch(tmp_path, tiny, monkeypatch):
+def test_resume_replays_the_killed_epoch(tmp_path, tiny, crash_before_checkpoint):
     """A search killed after epoch 2's logs (before its checkpoint) redoes epoch 2 from the epoch-1 checkpoint,
     replaying the controller side exactly, and ends with exactly one row per epoch."""
     cfg = _cfg()
-    real = runs.RunDir.save_checkpoint
-
-    def crash_at_two(self, epoch, *a, **k):
-        if epoch == 2:
-            raise KeyboardInterrupt("killed")
-        return real(self, epoch, *a, **k)
-
-    monkeypatch.setattr(runs.RunDir, "save_checkpoint", crash_at_two)
-    with pytest.raises(KeyboardInterrupt):
+    with crash_before_checkpoint(2):
         search(cfg, tmp_path, dataset=tiny, verbose=0)
     before = read_csv(tmp_path / "epochs.csv")
     assert [r["epoch"] for r in before] == [1, 2]
-    monkeypatch.setattr(runs.RunDir, "save_checkpoint", real)
     search(cfg, tmp_path, dataset=tiny, verbose=0)
     after = read_csv(tmp_path / "epochs.csv")
     assert [r["epoch"] for r in after] == [1, 2]
