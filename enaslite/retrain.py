@@ -143,7 +143,10 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
         if isinstance(model.output, list):
             batches = _AuxLabels(batches)
         t0 = time.perf_counter()
-        hist = model.fit(batches, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose, callbacks=[schedule])
+        # shuffle=False: `Batches` already shuffles per (seed, epoch); Keras' own reshuffle of the batch order draws
+        # from Python's global `random`, which a resumed process cannot replay.
+        hist = model.fit(batches, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose, callbacks=[schedule],
+                         shuffle=False)
         valid_acc = evaluate_accuracy(model, data, "valid", c.eval_batch_size)
         test_acc = evaluate_accuracy(model, data, "test", c.eval_batch_size)
         rows.append({

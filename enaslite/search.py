@@ -224,7 +224,10 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
         t0 = time.perf_counter()
         arcs, _, entropies = policy.sample(len(batches), rng)
         t_sample = time.perf_counter() - t0
-        hist = net.fit(ArcBatches(batches, arcs), initial_epoch=epoch, epochs=epoch + 1, verbose=verbose)
+        # shuffle=False: `Batches` already shuffles per (seed, epoch); Keras' own reshuffle of the batch order draws
+        # from Python's global `random`, which a resumed process cannot replay.
+        hist = net.fit(ArcBatches(batches, arcs), initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
+                       shuffle=False)
         t_child = time.perf_counter() - t0 - t_sample
         hist_ops = _op_hist(arcs, num_ops(config))
         row.update(lr=lr, train_loss=float(hist.history["loss"][-1]),

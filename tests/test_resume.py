@@ -16,16 +16,24 @@ from enaslite.retrain import retrain
 from enaslite.runs import read_csv
 
 
+def _without_seconds(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
 def test_crash_between_metrics_and_checkpoint(tmp_path, crash_before_checkpoint):
-    """A crash after epoch 2's metrics row but before its checkpoint leaves no duplicate after resuming."""
+    """A crash after epoch 2's metrics row but before its checkpoint leaves no duplicate after resuming, and the
+    resumed run's metrics equal those of an uninterrupted run with the same seed."""
     data = load_dataset("fashion_mnist", valid_size=64, train_limit=256, test_limit=128)
     cfg = preset("smoke", **{"final.epochs": 3})
     arc = MacroArc.random(np.random.default_rng(0), 3)
     with crash_before_checkpoint(2):
-        retrain(arc, cfg, tmp_path, dataset=data, verbose=0)
-    assert [r["epoch"] for r in read_csv(tmp_path / "metrics.csv")] == [1, 2]
-    retrain(arc, cfg, tmp_path, dataset=data, verbose=0)
-    assert [r["epoch"] for r in read_csv(tmp_path / "metrics.csv")] == [1, 2, 3]
+        retrain(arc, cfg, tmp_path / "killed", dataset=data, verbose=0)
+    assert [r["epoch"] for r in read_csv(tmp_path / "killed" / "metrics.csv")] == [1, 2]
+    retrain(arc, cfg, tmp_path / "killed", dataset=data, verbose=0)
+    resumed = read_csv(tmp_path / "killed" / "metrics.csv")
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    retrain(arc, cfg, tmp_path / "whole", dataset=data, verbose=0)
+    assert _without_seconds(resumed) == _without_seconds(read_csv(tmp_path / "whole" / "metrics.csv"))
 
 
 @pytest.mark.smoke

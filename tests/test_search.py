@@ -43,22 +43,23 @@ def test_macro_search_writes_run_dir(macro_run):
     assert (path / "finished.json").exists()
 
 
-def test_resume_replays_the_killed_epoch(tmp_path, tiny, crash_before_checkpoint):
-    """A search killed after epoch 2's logs (before its checkpoint) redoes epoch 2 from the epoch-1 checkpoint,
-    replaying the controller side exactly, and ends with exactly one row per epoch."""
+def test_resume_replays_the_killed_epoch(tmp_path, macro_run, tiny, crash_before_checkpoint):
+    """A search killed after epoch 2's logs (before its checkpoint) redoes epoch 2 from the epoch-1 checkpoint and
+    ends with exactly one row per epoch, and with the same rows and samples as an uninterrupted run."""
     cfg = _cfg()
     with crash_before_checkpoint(2):
         search(cfg, tmp_path, dataset=tiny, verbose=0)
-    before = read_csv(tmp_path / "epochs.csv")
-    assert [r["epoch"] for r in before] == [1, 2]
+    assert [r["epoch"] for r in read_csv(tmp_path / "epochs.csv")] == [1, 2]
     search(cfg, tmp_path, dataset=tiny, verbose=0)
     after = read_csv(tmp_path / "epochs.csv")
+    whole = read_csv(macro_run[0] / "epochs.csv")
     assert [r["epoch"] for r in after] == [1, 2]
-    assert after[0] == before[0]
-    # The controller side replays exactly. The child's reported train loss/accuracy of the replayed epoch still
-    # differ slightly (a known gap, see the issue note), so they are not compared here.
-    for key in ("baseline", "ctrl_loss", "ctrl_reward", "ctrl_entropy", "skip_rate", "op0", "op3"):
-        assert after[1][key] == pytest.approx(before[1][key], rel=1e-4, abs=1e-6), key
+
+    def results(rows):  # everything but the wall times
+        return [{k: v for k, v in r.items() if not k.startswith("seconds")} for r in rows]
+
+    assert results(after) == results(whole)
+    assert read_jsonl(tmp_path / "samples.jsonl") == read_jsonl(macro_run[0] / "samples.jsonl")
 
 
 def test_transfer_initialises_from_weights(macro_run, tmp_path, tiny):
