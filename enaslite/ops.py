@@ -85,13 +85,16 @@ class FactorizedReduction(layers.Layer):
         self.conv_2.build(tuple(half))
         self.bn.build(tuple(half[:3]) + (self.filters,))
 
-    def call(self, inputs, training=None):
+    def paths(self, inputs):
+        """The two convolved half-resolution paths, concatenated (everything but the BN)."""
         path_1 = inputs[:, ::2, ::2, :]
         # Shift by one pixel: pad bottom/right, then the stride-2 grid starts at (1, 1).
         shifted = ops.pad(inputs, [[0, 0], [0, 1], [0, 1], [0, 0]])
         path_2 = shifted[:, 1::2, 1::2, :]
-        out = ops.concatenate([self.conv_1(path_1), self.conv_2(path_2)], axis=-1)
-        return self.bn(out, training=training)
+        return ops.concatenate([self.conv_1(path_1), self.conv_2(path_2)], axis=-1)
+
+    def call(self, inputs, training=None):
+        return self.bn(self.paths(inputs), training=training)
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape

@@ -162,15 +162,14 @@ def _skip_rate(arcs) -> float:
 
 def _checkpoint_arrays(net, controller) -> dict:
     arrays = model_arrays(net, net.optimizer, prefix="net_")
+    # The controller's variables include its sampling SeedGenerator state, so sampling resumes where it stopped.
     arrays.update(model_arrays(controller, controller.controller_optimizer, prefix="ctrl_"))
-    arrays["ctrl_seed_state"] = np.asarray(controller.seed_generator.state)
     return arrays
 
 
 def _restore(arrays, net, controller) -> None:
     restore_model(arrays, net, net.optimizer, prefix="net_")
     restore_model(arrays, controller, controller.controller_optimizer, prefix="ctrl_")
-    controller.seed_generator.state.assign(arrays["ctrl_seed_state"])
 
 
 def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_controller=None,

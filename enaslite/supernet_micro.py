@@ -154,11 +154,8 @@ class CellReduction(enas_ops.FactorizedReduction):
         self.eval_batch_stats = bool(eval_batch_stats)
 
     def call(self, inputs, training=None):
-        # The two paths of FactorizedReduction.call; only the final normalisation differs.
-        path_1 = inputs[:, ::2, ::2, :]
-        path_2 = ops.pad(inputs, [[0, 0], [0, 1], [0, 1], [0, 0]])[:, 1::2, 1::2, :]
-        out = ops.concatenate([self.conv_1(path_1), self.conv_2(path_2)], axis=-1)
-        return batch_stat_norm(self.bn, out, training, self.eval_batch_stats)
+        # Only the final normalisation differs from FactorizedReduction.call.
+        return batch_stat_norm(self.bn, self.paths(inputs), training, self.eval_batch_stats)
 
     def get_config(self):
         return {**super().get_config(), "eval_batch_stats": self.eval_batch_stats}
