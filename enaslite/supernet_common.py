@@ -7,7 +7,9 @@ compiled) train function. The helpers here keep that contract identical in both 
 from __future__ import annotations
 
 import keras
-from keras import ops
+from keras import layers, ops
+
+from enaslite import ops as enas_ops
 
 
 def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
@@ -117,3 +119,25 @@ def prebuild_for_fit(model, num_classes: int) -> None:
         model.compute_metrics(None, y, y_pred)
         model.reset_metrics()
         model._enaslite_metrics_prebuilt = True
+
+
+class Supernet(keras.Model):
+    """What both supernets share: the classifier head and the one-trace `make_train_function`.
+
+    Subclasses call `_init_head` in `__init__` after their own layers (so variable order follows the network), with
+    `num_classes` and `keep_prob` already set, and build `head_dense` at the end of `build`.
+    """
+
+    def _init_head(self, l2: float):
+        self.head_dropout = layers.Dropout(1.0 - self.keep_prob, name="head_dropout")
+        self.head_dense = enas_ops.dense(self.num_classes, "head_dense", l2)
+
+    def _head(self, x, training):
+        """Global average pooling, dropout, dense: the logits."""
+        return self.head_dense(self.head_dropout(ops.mean(x, axis=[1, 2]), training=training))
+
+    def make_train_function(self, force=False):
+        # One trace instead of two when the model is already built (`input_shape` or `build`); see
+        # `prebuild_for_fit`. Tracing a switch-heavy train step is slow.
+        prebuild_for_fit(self, self.num_classes)
+        return super().make_train_function(force)

@@ -12,8 +12,7 @@ import numpy as np
 from keras import layers, ops
 
 from enaslite import ops as enas_ops
-from enaslite.supernet_common import (check_int, check_nonneg, check_rate, image_shape_of, prebuild_for_fit,
-                                      split_inputs)
+from enaslite.supernet_common import Supernet, check_int, check_nonneg, check_rate, image_shape_of, split_inputs
 
 OP_NAMES = ("conv3", "sep3", "conv5", "sep5", "avg_pool", "max_pool")
 # The k x k op's BN is the reference's "masked" BN, whose epsilon is 1e-3 (spec 2.3).
@@ -91,7 +90,7 @@ class MacroBranch(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="enaslite")
-class MacroSupernet(keras.Model):
+class MacroSupernet(Supernet):
     """ENAS macro search network with shared weights; the architecture is an input (spec 2.2, 2.3).
 
     Structure: stem 3x3 conv (C_in -> F) + BN; `num_layers` layers, each owning one `MacroBranch` per op; for
@@ -157,8 +156,7 @@ class MacroSupernet(keras.Model):
         # After pool layer l, the l + 2 stored outputs (stem + layers 0..l) each get their own reduction.
         self.reductions = [[enas_ops.FactorizedReduction(F, l2, name=f"pool_at_{l}_reduce_{j}")
                             for j in range(l + 2)] for l in self.pool_layers]
-        self.head_dropout = layers.Dropout(1.0 - self.keep_prob, name="head_dropout")
-        self.head_dense = enas_ops.dense(num_classes, "head_dense", l2)
+        self._init_head(l2)
         if input_shape is not None:
             self.build((None,) + tuple(input_shape))
 
@@ -184,12 +182,6 @@ class MacroSupernet(keras.Model):
                 pool_index += 1
         self.head_dense.build((image_shape[0], F))
         self.built = True
-
-    def make_train_function(self, force=False):
-        # One trace instead of two when the model is already built (`input_shape` or `build`); see
-        # `prebuild_for_fit`. Tracing a switch-heavy train step is slow.
-        prebuild_for_fit(self, self.num_classes)
-        return super().make_train_function(force)
 
     # -- forward ----------------------------------------------------------------------------------------------------
     def call(self, inputs, training=None):
@@ -217,10 +209,6 @@ class MacroSupernet(keras.Model):
         if len(branches) == 1:
             return branches[0](x, training=training)
         return ops.switch(op, [lambda t, b=b: b(t, training=training) for b in branches], x)
-
-    def _head(self, x, training):
-        x = ops.mean(x, axis=[1, 2])
-        return self.head_dense(self.head_dropout(x, training=training))
 
     # -- the fixed-path baseline ------------------------------------------------------------------------------------
     def build_path_model(self, arc, input_shape, share_weights: bool = False) -> keras.Model:

@@ -14,7 +14,7 @@ from keras import layers, ops
 
 from enaslite import ops as enas_ops
 from enaslite.supernet_common import (batch_stat_bn, batch_stat_norm, check_int, check_nonneg, check_rate,
-                                      image_shape_of, prebuild_for_fit, split_inputs)
+                                      image_shape_of, split_inputs, Supernet)
 
 OP_NAMES = ("sep3", "sep5", "avg_pool", "max_pool", "identity")
 CALIBRATIONS = ("none", "conv", "reduce")
@@ -279,7 +279,7 @@ class MicroCell(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="enaslite")
-class MicroSupernet(keras.Model):
+class MicroSupernet(Supernet):
     """ENAS micro (cell) search network with shared weights; the architecture is an input (spec 3.2-3.4).
 
     Structure: stem 3x3 conv (C_in -> 3F) + BN; `num_layers + 2` `MicroCell`s with reduction cells at
@@ -373,8 +373,7 @@ class MicroSupernet(keras.Model):
             self.aux_bn_2 = enas_ops.batch_norm("aux_bn_2", l2)
             self.aux_dense = enas_ops.dense(num_classes, "aux_dense", l2)
             self.aux_loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        self.head_dropout = layers.Dropout(1.0 - self.keep_prob, name="head_dropout")
-        self.head_dense = enas_ops.dense(num_classes, "head_dense", l2)
+        self._init_head(l2)
         if input_shape is not None:
             self.build((None,) + tuple(input_shape))
 
@@ -413,12 +412,6 @@ class MicroSupernet(keras.Model):
         self.aux_bn_2.build((n,) + pooled + (AUX_FILTERS[1],))
         self.aux_dense.build((n, AUX_FILTERS[1]))
 
-    def make_train_function(self, force=False):
-        # One trace instead of two when the model is already built (`input_shape` or `build`); see
-        # `prebuild_for_fit`. Tracing a switch-heavy train step is slow.
-        prebuild_for_fit(self, self.num_classes)
-        return super().make_train_function(force)
-
     # -- forward ----------------------------------------------------------------------------------------------------
     def call(self, inputs, training=None):
         images, arc = split_inputs(inputs, self.arc_len)
@@ -437,8 +430,7 @@ class MicroSupernet(keras.Model):
             prev = [prev[1], out]
             if c == self.aux_cell and training:
                 aux_logits = self._aux_head(out, training)
-        x = ops.mean(ops.relu(prev[1]), axis=[1, 2])
-        logits = self.head_dense(self.head_dropout(x, training=training))
+        logits = self._head(ops.relu(prev[1]), training)
         return logits if aux_logits is None else (logits, aux_logits)
 
     def _aux_head(self, x, training):
