@@ -225,6 +225,22 @@ class Controller(keras.Model):
     def _package(self, arcs, out) -> ControllerSample:
         return ControllerSample(arcs, out["log_prob"], out["entropy"])
 
+    # -- arcs <-> int rows (subclasses set `arc_class` and define `_size_mismatch`, `_ops_of`, `_from_flat`) ----
+    arc_class = None
+
+    def _to_flat(self, arcs) -> np.ndarray:
+        """Validated arcs as one int32 row each, for teacher-forced rollouts."""
+        name = self.arc_class.__name__
+        _check(isinstance(arcs, (list, tuple)) and len(arcs) > 0, "arcs", f"a non-empty list of {name}", arcs)
+        for i, arc in enumerate(arcs):
+            _check(isinstance(arc, self.arc_class), f"arcs[{i}]", f"a {name}", arc)
+            mismatch = self._size_mismatch(arc)  # (expected, received) or None
+            if mismatch is not None:
+                _check(False, f"arcs[{i}]", *mismatch)
+            _check(int(self._ops_of(arc).max()) < self.num_ops, f"arcs[{i}]", f"op ids < num_ops={self.num_ops}",
+                   arc)
+        return np.stack([arc.to_flat() for arc in arcs]).astype(np.int32)
+
     # -- REINFORCE ---------------------------------------------------------------------------------------------
     def _update_graph(self, forced, rewards):
         variables = self.trainable_variables

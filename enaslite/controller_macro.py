@@ -112,14 +112,12 @@ class MacroController(Controller):
         rates = out["skip_count"] / possible if possible else np.zeros_like(out["skip_count"])
         return ControllerSample(arcs, out["log_prob"], out["entropy"], rates)
 
-    def _to_flat(self, arcs) -> np.ndarray:
-        _check(isinstance(arcs, (list, tuple)) and len(arcs) > 0, "arcs", "a non-empty list of MacroArc", arcs)
-        for i, arc in enumerate(arcs):
-            _check(isinstance(arc, MacroArc), f"arcs[{i}]", "a MacroArc", arc)
-            _check(arc.num_layers == self.num_layers, f"arcs[{i}]", f"{self.num_layers} layers",
-                   f"{arc.num_layers} layers")
-            _check(max(arc.ops) < self.num_ops, f"arcs[{i}]", f"op ids < num_ops={self.num_ops}", arc.ops)
-        return np.stack([arc.to_flat() for arc in arcs]).astype(np.int32)
+    arc_class = MacroArc
+
+    def _size_mismatch(self, arc):
+        if arc.num_layers != self.num_layers:
+            return f"{self.num_layers} layers", f"{arc.num_layers} layers"
+        return None
 
     def _from_flat(self, row: list) -> MacroArc:
         # Slicing directly (rather than `MacroArc.from_flat`) validates once instead of twice: ~2x faster.

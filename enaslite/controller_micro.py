@@ -118,15 +118,12 @@ class MicroController(Controller):
             x = self._tile(self.g_emb, n)
         return (c, h), columns, log_prob, entropy
 
-    def _to_flat(self, arcs) -> np.ndarray:
-        _check(isinstance(arcs, (list, tuple)) and len(arcs) > 0, "arcs", "a non-empty list of MicroArc", arcs)
-        for i, arc in enumerate(arcs):
-            _check(isinstance(arc, MicroArc), f"arcs[{i}]", "a MicroArc", arc)
-            _check(arc.num_nodes == self.num_nodes, f"arcs[{i}]", f"{self.num_nodes} nodes per cell",
-                   f"{arc.num_nodes} nodes")
-            _check(int(self._ops_of(arc).max()) < self.num_ops, f"arcs[{i}]", f"op ids < num_ops={self.num_ops}",
-                   arc)
-        return np.stack([arc.to_flat() for arc in arcs]).astype(np.int32)
+    arc_class = MicroArc
+
+    def _size_mismatch(self, arc):
+        if arc.num_nodes != self.num_nodes:
+            return f"{self.num_nodes} nodes per cell", f"{arc.num_nodes} nodes"
+        return None
 
     def _from_flat(self, row: list) -> MicroArc:
         half = 4 * self.num_nodes  # the normal cell, then the reduction cell
