@@ -188,16 +188,17 @@ def model_arrays(model, optimizer=None, prefix: str = "") -> dict[str, np.ndarra
 
 def restore_model(arrays: Mapping[str, np.ndarray], model, optimizer=None, prefix: str = "") -> None:
     """Inverse of `model_arrays`; the optimizer must be built (`optimizer.build(model.trainable_variables)`)."""
-    weights = [arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}w")]
-    if len(weights) != len(model.variables):
-        raise ValueError(f"argument `checkpoint`: expected {len(model.variables)} model variables, "
-                         f"received {len(weights)}")
-    for var, value in zip(model.variables, weights):
-        var.assign(value)
+    _assign_all(arrays, f"{prefix}w", model.variables, "model")
     if optimizer is not None:
-        opt = [arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}o")]
-        if len(opt) != len(optimizer.variables):
-            raise ValueError(f"argument `checkpoint`: expected {len(optimizer.variables)} optimizer variables, "
-                             f"received {len(opt)}")
-        for var, value in zip(optimizer.variables, opt):
-            var.assign(value)
+        _assign_all(arrays, f"{prefix}o", optimizer.variables, "optimizer")
+
+
+def _assign_all(arrays, key_prefix: str, variables, what: str) -> None:
+    values = [arrays[k] for k in sorted(arrays) if k.startswith(key_prefix)]
+    if len(values) != len(variables):
+        raise ValueError(f"argument `checkpoint`: expected {len(variables)} {what} variables, received {len(values)}")
+    for var, value in zip(variables, values):
+        if tuple(var.shape) != tuple(np.shape(value)):
+            raise ValueError(f"argument `checkpoint`: expected shape {tuple(var.shape)} for {what} variable "
+                             f"{var.path}, received {tuple(np.shape(value))}")
+        var.assign(value)

@@ -46,3 +46,24 @@ def test_checkpoint_roundtrip(tmp_path):
     assert epoch == 3 and state == {"baseline": 0.5}
     np.testing.assert_array_equal(arrays["w00000"], np.arange(4.0))
     assert RunDir(tmp_path / "none").load_checkpoint() is None
+
+
+def _dense_model(units):
+    import keras
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units, name="d")])
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_model_arrays_restore_and_reject_a_different_model():
+    """`restore_model` puts back weights and optimizer slots, and names the variable whose shape does not fit."""
+    from enaslite.runs import model_arrays, restore_model
+    src, dst = _dense_model(2), _dense_model(2)
+    src.train_on_batch(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"))
+    restore_model(model_arrays(src, src.optimizer), dst, dst.optimizer)
+    for a, b in zip(src.variables + src.optimizer.variables, dst.variables + dst.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match=r"argument `checkpoint`: expected shape \(3, 5\) for model variable "
+                                         r"\S*d/kernel, received \(3, 2\)"):
+        restore_model(model_arrays(src), _dense_model(5))
