@@ -1,10 +1,9 @@
 import keras
 import numpy as np
 import pytest
+from supernet_helpers import NUM_CLASSES, NewArcEachBatch, compile_sgd, counting
 
 from enaslite.supernet_macro import OP_NAMES, MacroSupernet, macro_arc_len, pool_layers
-
-NUM_CLASSES = 4
 
 
 def random_arc(rng, num_layers, num_ops=6):
@@ -22,43 +21,7 @@ def with_ops(arc, num_layers, new_ops):
     return out
 
 
-class CountingMacro(MacroSupernet):
-    """Records every Python-level call of `call`; inside tf.function that happens only when tracing."""
-
-    traces = []
-
-    def call(self, inputs, training=None):
-        CountingMacro.traces.append(bool(training))
-        return super().call(inputs, training=training)
-
-
-class NewArcEachBatch(keras.utils.PyDataset):
-    """A tiny easy problem (class k brightens image quadrant k) with a fresh random arc per batch."""
-
-    def __init__(self, num_layers, steps, shape=(8, 8, 1), batch=16, seed=0):
-        super().__init__()
-        self.rng = np.random.default_rng(seed)
-        self.num_layers, self.steps, self.shape, self.batch = num_layers, steps, shape, batch
-        self.arcs = []
-
-    def __len__(self):
-        return self.steps
-
-    def __getitem__(self, i):
-        y = self.rng.integers(0, NUM_CLASSES, self.batch)
-        x = 0.3 * self.rng.standard_normal((self.batch,) + self.shape)
-        h, w = self.shape[0] // 2, self.shape[1] // 2
-        for k, label in enumerate(y):
-            r, c = divmod(int(label), 2)
-            x[k, r * h:(r + 1) * h, c * w:(c + 1) * w] += 1.0
-        arc = random_arc(self.rng, self.num_layers)
-        self.arcs.append(arc)
-        return (x.astype("float32"), arc[None, :]), y
-
-
-def compile_sgd(model):
-    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+CountingMacro = counting(MacroSupernet)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +31,7 @@ def fitted():
     CountingMacro.traces.clear()
     model = CountingMacro(3, 8, NUM_CLASSES, input_shape=(8, 8, 1), l2=0.0)
     compile_sgd(model)
-    data = NewArcEachBatch(3, steps=30)
+    data = NewArcEachBatch(lambda rng: random_arc(rng, 3), steps=30)
     history = model.fit(data, epochs=3, verbose=0)
     return model, history, list(CountingMacro.traces), data
 
@@ -115,24 +78,25 @@ class FixedArcBatch(NewArcEachBatch):
     """One batch of the same problem with a given arc."""
 
     def __init__(self, arc):
-        super().__init__(len(arc), steps=1, seed=5)
-        self.arc = arc
-
-    def __getitem__(self, i):
-        (x, _), y = super().__getitem__(i)
-        return (x, self.arc[None, :]), y
+        super().__init__(lambda rng: arc, steps=1, seed=5)
 
 
 def test_only_selected_branch_bn_statistics_change(fitted):
-    """One compiled training step moves the BN moving means of the sampled branches only."""
+    """One compiled training step moves the BN moving statistics of the sampled branches only."""
     model = fitted[0]
     ops_chosen = [1, 5, 2]
     arc = with_ops(np.array([0, 0, 1, 0, 1, 1], np.int32), 3, ops_chosen)
-    before = [[np.asarray(b.inp_bn.moving_mean).copy() for b in layer] for layer in model.branches]
+
+    def stats(branch):
+        # The variance too: a layer right after a batch-normalised reduction sees inputs with batch mean ~0, so
+        # its moving mean barely moves even when the branch runs.
+        return np.r_[np.asarray(branch.inp_bn.moving_mean), np.asarray(branch.inp_bn.moving_variance)]
+
+    before = [[stats(b) for b in layer] for layer in model.branches]
     model.fit(FixedArcBatch(arc), verbose=0)
     for l, layer in enumerate(model.branches):
         for op, branch in enumerate(layer):
-            moved = not np.allclose(before[l][op], np.asarray(branch.inp_bn.moving_mean))
+            moved = not np.allclose(before[l][op], stats(branch))
             assert moved == (op == ops_chosen[l]), (l, op)
 
 

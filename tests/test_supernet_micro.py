@@ -1,10 +1,9 @@
 import keras
 import numpy as np
 import pytest
+from supernet_helpers import NUM_CLASSES, NewArcEachBatch, compile_sgd, counting
 
 from enaslite.supernet_micro import MicroSupernet, SepConvBank, micro_arc_len, reduction_cells
-
-NUM_CLASSES = 4
 
 
 def random_cell(rng, num_nodes, num_ops=5):
@@ -18,43 +17,7 @@ def random_arc(rng, num_nodes):
     return np.array(random_cell(rng, num_nodes) + random_cell(rng, num_nodes), np.int32)
 
 
-class CountingMicro(MicroSupernet):
-    """Records every Python-level call of `call`; inside tf.function that happens only when tracing."""
-
-    traces = []
-
-    def call(self, inputs, training=None):
-        CountingMicro.traces.append(bool(training))
-        return super().call(inputs, training=training)
-
-
-class NewArcEachBatch(keras.utils.PyDataset):
-    """A tiny easy problem (class k brightens image quadrant k) with a fresh random arc per batch."""
-
-    def __init__(self, num_nodes, steps, shape=(8, 8, 1), batch=16, seed=0):
-        super().__init__()
-        self.rng = np.random.default_rng(seed)
-        self.num_nodes, self.steps, self.shape, self.batch = num_nodes, steps, shape, batch
-        self.arcs = []
-
-    def __len__(self):
-        return self.steps
-
-    def __getitem__(self, i):
-        y = self.rng.integers(0, NUM_CLASSES, self.batch)
-        x = 0.3 * self.rng.standard_normal((self.batch,) + self.shape)
-        h, w = self.shape[0] // 2, self.shape[1] // 2
-        for k, label in enumerate(y):
-            r, c = divmod(int(label), 2)
-            x[k, r * h:(r + 1) * h, c * w:(c + 1) * w] += 1.0
-        arc = random_arc(self.rng, self.num_nodes)
-        self.arcs.append(arc)
-        return (x.astype("float32"), arc[None, :]), y
-
-
-def compile_sgd(model):
-    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+CountingMicro = counting(MicroSupernet)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +27,7 @@ def fitted():
     CountingMicro.traces.clear()
     model = CountingMicro(1, 8, NUM_CLASSES, num_nodes=2, input_shape=(8, 8, 1), l2=0.0)
     compile_sgd(model)
-    data = NewArcEachBatch(2, steps=30)
+    data = NewArcEachBatch(lambda rng: random_arc(rng, 2), steps=30)
     history = model.fit(data, epochs=3, verbose=0)
     return model, history, list(CountingMicro.traces), data
 
@@ -130,7 +93,7 @@ def test_aux_head_is_trained_and_adds_its_loss():
     np.testing.assert_allclose(model.compute_loss(y=y, y_pred=(logits, aux)), ce(y, logits) + 0.4 * ce(y, aux),
                                rtol=1e-5)
     before = np.asarray(model.aux_dense.kernel).copy()
-    model.fit(NewArcEachBatch(1, steps=2, shape=(28, 28, 1), batch=6), verbose=0)
+    model.fit(NewArcEachBatch(lambda rng: random_arc(rng, 1), steps=2, shape=(28, 28, 1), batch=6), verbose=0)
     assert not np.allclose(before, np.asarray(model.aux_dense.kernel))
 
 
