@@ -1,13 +1,17 @@
 """`python -m enaslite bench`: speed of the weight-sharing machinery, as ratios measured within one run.
 
 Measurements, at the preset's search settings on its dataset:
-(a) supernet training images/s with a new random architecture every step vs the same architecture every step;
-(b) supernet training images/s vs a plain Keras model built for exactly the sampled path with the same layers
-    (the physical limit of weight sharing: no switch, no unused branches);
+(a) supernet training images/s with a different architecture on every step vs the same architecture on every step.
+    Both sides do the same work: `num_arcs` sampled architectures, either cycled step by step in one pass, or each
+    held for a pass of its own over its share of the batches. So the ratio measures what switching costs (a retrace
+    or recompile would show here), not which architectures happened to be cheaper;
+(b) supernet training images/s vs plain Keras models built for exactly those sampled paths with the same layers
+    (the physical limit of weight sharing: no switch, no unused branches), on the same per-architecture passes;
 (c) controller ms per sampled architecture and per update, and their share of a search epoch, not counting the
     reward forward passes (which are child-network work);
 (d) peak resident memory of the process.
-Every timing is the median of `repeats` alternating rounds, so slow drift of the machine hits both sides of a ratio.
+Every timing is the fastest of `repeats` interleaved rounds: on a shared machine, stalls only ever add time, so the
+minimum is the steadiest estimate, and interleaving makes slow drift hit both sides of a ratio.
 The table is printed and saved as `<out>/<preset>-<space>.{md,json}`.
 """
 
@@ -33,22 +37,26 @@ def _fit_seconds(model, data) -> float:
     return time.perf_counter() - t
 
 
-class _Plain(keras.utils.PyDataset):
-    def __init__(self, batches):
+class _Slice(keras.utils.PyDataset):
+    """Batches `start` to `stop` of `batches`."""
+
+    def __init__(self, batches, start: int, stop: int):
         super().__init__()
-        self.batches = batches
+        self.batches, self.start, self.stop = batches, start, stop
 
     def __len__(self):
-        return len(self.batches)
+        return self.stop - self.start
 
     def __getitem__(self, i):
-        return self.batches[i]
+        return self.batches[self.start + i]
 
 
-def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: int = 3) -> dict:
+def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: int = 5, num_arcs: int = 3) -> dict:
     """Runs (a)-(d) and returns the results dict (also saved under `out_dir`)."""
-    if not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"argument `steps`: expected an int >= 2, received {steps!r}")
+    if not isinstance(num_arcs, int) or num_arcs < 2:
+        raise ValueError(f"argument `num_arcs`: expected an int >= 2, received {num_arcs!r}")
+    if not isinstance(steps, int) or steps < num_arcs or steps % num_arcs:
+        raise ValueError(f"argument `steps`: expected a positive multiple of num_arcs={num_arcs}, received {steps!r}")
     keras.utils.set_random_seed(config.seed)
     c, k = config.search, config.controller
     data = load_dataset_from_config(config.data)
@@ -57,23 +65,33 @@ def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: in
     policy = Policy(config.override(**{"controller.mode": "uniform"}), controller)
     rng = np.random.default_rng(config.seed)
     batches = Batches(data, "train", c.batch_size, seed=config.seed, augment=c.augment, steps=steps)
-    new_arcs, _, _ = policy.sample(steps, rng)
-    same_arcs = [new_arcs[0]] * steps
-    plain = net.build_path_model(new_arcs[0], data.input_shape)
-    plain.compile(keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
-                  jit_compile=False)
-    runs = {"new": ArcBatches(batches, new_arcs), "same": ArcBatches(batches, same_arcs)}
+    arcs, _, _ = policy.sample(num_arcs, rng)
+    share = steps // num_arcs
+    slices = [_Slice(batches, i * share, (i + 1) * share) for i in range(num_arcs)]
+    # "new": one pass, the architecture changing on every step; "same": one pass per architecture.
+    cycled = ArcBatches(batches, [arcs[i % num_arcs] for i in range(steps)])
+    held = [ArcBatches(part, [arc] * share) for part, arc in zip(slices, arcs)]
+    plains = []
+    for arc in arcs:
+        plain = net.build_path_model(arc, data.input_shape)
+        plain.compile(keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
+                      jit_compile=False)
+        plains.append(plain)
+
+    def rounds():
+        yield "new", lambda: _fit_seconds(net, cycled)
+        yield "same", lambda: sum(_fit_seconds(net, d) for d in held)
+        yield "plain", lambda: sum(_fit_seconds(m, d) for m, d in zip(plains, slices))
+
     # Warm-up: compile every function once (one pass each) before timing anything.
-    for d in runs.values():
-        _fit_seconds(net, d)
-    _fit_seconds(plain, _Plain(batches))
+    for _, fn in rounds():
+        fn()
     times = {"new": [], "same": [], "plain": []}
     for _ in range(repeats):
-        times["new"].append(_fit_seconds(net, runs["new"]))
-        times["same"].append(_fit_seconds(net, runs["same"]))
-        times["plain"].append(_fit_seconds(plain, _Plain(batches)))
-    ips = {key: steps * c.batch_size / float(np.median(v)) for key, v in times.items()}
+        for key, fn in rounds():
+            times[key].append(fn())
+    ips = {key: steps * c.batch_size / float(np.min(v)) for key, v in times.items()}
 
     # (c) controller, timed the way a search epoch uses it.
     epoch_steps = c.steps_per_epoch or len(Batches(data, "train", c.batch_size, seed=0))
@@ -96,7 +114,8 @@ def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: in
         "preset": config.preset, "space": config.space, "dataset": config.data.dataset,
         "search": {"num_layers": c.num_layers, "out_filters": c.out_filters, "batch_size": c.batch_size,
                    "num_cells": c.num_cells, "steps_per_epoch": epoch_steps},
-        "timed_steps": steps, "repeats": repeats, "machine": platform.processor() or platform.machine(),
+        "timed_steps": steps, "repeats": repeats, "num_arcs": num_arcs,
+        "machine": platform.processor() or platform.machine(),
         "images_per_s": {k_: round(v, 1) for k_, v in ips.items()},
         "a_new_over_same": round(ips["new"] / ips["same"], 3),
         "b_supernet_over_plain": round(ips["same"] / ips["plain"], 3),
@@ -132,14 +151,15 @@ def format_table(r: dict) -> str:
     ips = r["images_per_s"]
     lines = [
         f"bench: preset {r['preset']}, {r['space']} space, {r['dataset']}, {s['num_layers']} layers x "
-        f"{s['out_filters']} filters, batch {s['batch_size']}, {r['timed_steps']} steps x {r['repeats']} rounds",
+        f"{s['out_filters']} filters, batch {s['batch_size']}, {r['timed_steps']} steps x {r['repeats']} rounds, "
+        f"{r['num_arcs']} sampled architectures (fastest round counts)",
         "",
         "| measure | value | target |",
         "|---|---|---|",
-        f"| (a) supernet img/s, new arc every step | {ips['new']:.1f} | |",
-        f"| (a) supernet img/s, same arc every step | {ips['same']:.1f} | |",
+        f"| (a) supernet img/s, architecture changes every step | {ips['new']:.1f} | |",
+        f"| (a) supernet img/s, one architecture per pass (same ones) | {ips['same']:.1f} | |",
         f"| (a) new / same | {r['a_new_over_same']:.3f} | >= 0.9 |",
-        f"| (b) plain path-model img/s | {ips['plain']:.1f} | |",
+        f"| (b) plain path models img/s (same passes) | {ips['plain']:.1f} | |",
         f"| (b) supernet / plain | {r['b_supernet_over_plain']:.3f} | >= 0.7 |",
         f"| (c) controller ms per sampled arc (epoch batch of {s['steps_per_epoch']}) | "
         f"{r['ctrl_ms_per_arc_epoch_batch']:.3f} | |",

@@ -147,7 +147,8 @@ def cmd_sample(args) -> int:
 def cmd_bench(args) -> int:
     from enaslite.bench import run_bench
     overrides = {"space": args.space} if args.space else {}
-    run_bench(preset(args.preset, **overrides), args.out, steps=args.steps)
+    run_bench(preset(args.preset, **overrides), args.out, steps=args.steps, repeats=args.repeats,
+              num_arcs=args.num_arcs)
     return 0
 
 
@@ -193,7 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmark supernet and controller speed (ratios within one run)")
     p.add_argument("--preset", default="cpu-macro", help=f"named config, one of {sorted(PRESETS)}")
     p.add_argument("--space", choices=("macro", "micro"), help="search space (default: the preset's)")
-    p.add_argument("--steps", type=int, default=30, help="timed training steps per measurement")
+    p.add_argument("--steps", type=int, default=30,
+                   help="timed training steps per measurement (a multiple of --num-arcs)")
+    p.add_argument("--repeats", type=int, default=5, help="timed rounds; the fastest counts")
+    p.add_argument("--num-arcs", type=int, default=3, help="sampled architectures shared by both sides of (a)")
     p.add_argument("--out", default="runs/bench", help="directory for the saved table")
     p.set_defaults(func=cmd_bench)
     return parser
