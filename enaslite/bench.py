@@ -57,6 +57,8 @@ def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: in
         raise ValueError(f"argument `num_arcs`: expected an int >= 2, received {num_arcs!r}")
     if not isinstance(steps, int) or steps < num_arcs or steps % num_arcs:
         raise ValueError(f"argument `steps`: expected a positive multiple of num_arcs={num_arcs}, received {steps!r}")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"argument `repeats`: expected an int >= 1, received {repeats!r}")
     keras.utils.set_random_seed(config.seed)
     c, k = config.search, config.controller
     data = load_dataset_from_config(config.data)

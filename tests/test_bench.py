@@ -18,3 +18,5 @@ def test_bench_rejects_steps_not_shared_evenly(tmp_path):
     """Both sides of (a) need the same work, so `steps` must split evenly over the sampled architectures."""
     with pytest.raises(ValueError, match=r"argument `steps`: expected a positive multiple of num_arcs=3, received 4"):
         run_bench(preset("smoke"), tmp_path, steps=4, num_arcs=3)
+    with pytest.raises(ValueError, match=r"argument `repeats`: expected an int >= 1, received 0"):
+        run_bench(preset("smoke"), tmp_path, steps=4, repeats=0, num_arcs=2)
