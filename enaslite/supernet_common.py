@@ -128,6 +128,14 @@ class Supernet(keras.Model):
     `num_classes` and `keep_prob` already set, and build `head_dense` at the end of `build`.
     """
 
+    def _check_common(self, num_classes, num_ops, max_ops: int, keep_prob, l2, input_shape):
+        """Validates and stores the arguments both supernets take."""
+        self.num_classes = check_int("num_classes", num_classes, 1)
+        self.num_ops = check_int("num_ops", num_ops, 1, max_ops)
+        self.keep_prob = check_rate("keep_prob", keep_prob)
+        self.l2 = check_nonneg("l2", l2)
+        self.input_shape_arg = None if input_shape is None else tuple(input_shape)
+
     def _init_head(self, l2: float):
         self.head_dropout = layers.Dropout(1.0 - self.keep_prob, name="head_dropout")
         self.head_dense = enas_ops.dense(self.num_classes, "head_dense", l2)

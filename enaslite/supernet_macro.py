@@ -12,7 +12,7 @@ import numpy as np
 from keras import layers, ops
 
 from enaslite import ops as enas_ops
-from enaslite.supernet_common import Supernet, check_int, check_nonneg, check_rate, image_shape_of, split_inputs
+from enaslite.supernet_common import Supernet, check_int, check_nonneg, image_shape_of, split_inputs
 
 OP_NAMES = ("conv3", "sep3", "conv5", "sep5", "avg_pool", "max_pool")
 # The k x k op's BN is the reference's "masked" BN, whose epsilon is 1e-3 (spec 2.3).
@@ -135,14 +135,10 @@ class MacroSupernet(Supernet):
         if out_filters % 2:
             raise ValueError(f"argument `out_filters`: expected an even int (factorized reductions halve it), "
                              f"received {out_filters!r}")
-        self.num_classes = check_int("num_classes", num_classes, 1)
-        self.num_ops = check_int("num_ops", num_ops, 1, len(OP_NAMES))
-        self.keep_prob = check_rate("keep_prob", keep_prob)
-        self.l2 = check_nonneg("l2", l2)
+        self._check_common(num_classes, num_ops, len(OP_NAMES), keep_prob, l2, input_shape)
         if not isinstance(reference_macro_bug, bool):
             raise ValueError(f"argument `reference_macro_bug`: expected a bool, received {reference_macro_bug!r}")
         self.reference_macro_bug = reference_macro_bug
-        self.input_shape_arg = None if input_shape is None else tuple(input_shape)
         self.arc_len = macro_arc_len(num_layers)
         self.pool_layers = pool_layers(num_layers)
 

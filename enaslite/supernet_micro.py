@@ -13,7 +13,7 @@ import keras
 from keras import layers, ops
 
 from enaslite import ops as enas_ops
-from enaslite.supernet_common import (batch_stat_bn, batch_stat_norm, check_int, check_nonneg, check_rate,
+from enaslite.supernet_common import (batch_stat_bn, batch_stat_norm, check_int, check_nonneg,
                                       image_shape_of, split_inputs, Supernet)
 
 OP_NAMES = ("sep3", "sep5", "avg_pool", "max_pool", "identity")
@@ -335,16 +335,12 @@ class MicroSupernet(Supernet):
         if out_filters % 2:
             raise ValueError(f"argument `out_filters`: expected an even int (factorized reductions halve it), "
                              f"received {out_filters!r}")
-        self.num_classes = check_int("num_classes", num_classes, 1)
+        self._check_common(num_classes, num_ops, len(OP_NAMES), keep_prob, l2, input_shape)
         self.num_nodes = check_int("num_nodes", num_nodes, 1)
-        self.num_ops = check_int("num_ops", num_ops, 1, len(OP_NAMES))
-        self.keep_prob = check_rate("keep_prob", keep_prob)
-        self.l2 = check_nonneg("l2", l2)
         self.aux_weight = check_nonneg("aux_weight", aux_weight)
         if not isinstance(eval_batch_stats, bool):
             raise ValueError(f"argument `eval_batch_stats`: expected a bool, received {eval_batch_stats!r}")
         self.eval_batch_stats = eval_batch_stats
-        self.input_shape_arg = None if input_shape is None else tuple(input_shape)
         self.arc_len = micro_arc_len(num_nodes)
         self.reduction_cells = reduction_cells(num_layers)
         self.aux_cell = self.reduction_cells[-1] + 1 if aux_weight > 0 else None
