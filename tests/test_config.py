@@ -39,9 +39,10 @@ def test_override_dotted():
 
 def test_unknown_preset_lists_valid():
     """An unknown preset name is rejected with the list of valid ones."""
-    with pytest.raises(ValueError, match=re.escape("argument `preset`: expected one of ['cpu-macro', 'cpu-micro', "
-                                                   "'enas-macro', 'enas-micro', 'smoke', 'thesis-macro', "
-                                                   "'thesis-micro'], received 'fast'")):
+    with pytest.raises(ValueError, match=re.escape("argument `preset`: expected one of ['cpu-macro', "
+                                                   "'cpu-macro-bug', 'cpu-micro', 'enas-macro', 'enas-micro', "
+                                                   "'smoke', 'thesis-macro', 'thesis-macro-bug', 'thesis-micro'], "
+                                                   "received 'fast'")):
         preset("fast")
 
 
@@ -59,8 +60,44 @@ def test_unknown_field_lists_valid():
     ("search.out_filters", 15, "argument `search.out_filters`: expected an even int"),
     ("controller.mode", "greedy", "argument `controller.mode`: expected one of ['reinforce', 'frozen', 'uniform']"),
     ("final.epochs", "10", "argument `final.epochs`: expected an int > 0, received '10'"),
+    ("controller.save_epochs", 5, "argument `controller.save_epochs`: expected a list of 1-based epoch ints, "
+                                  "received 5"),
+    ("controller.save_epochs", "abc", "argument `controller.save_epochs`: expected a list of 1-based epoch ints, "
+                                      "received 'abc'"),
+    ("controller.save_epochs", [0, 2], "argument `controller.save_epochs`: expected a list of 1-based epoch ints"),
+    ("final.grad_bound", 0, "argument `final.grad_bound`: expected None or a number > 0, received 0"),
+    ("search.grad_bound", "5", "argument `search.grad_bound`: expected None or a number > 0, received '5'"),
+    ("final.aux_trainable", 0, "argument `final.aux_trainable`: expected a bool, received 0"),
+    ("search.eval_dropout", "yes", "argument `search.eval_dropout`: expected a bool, received 'yes'"),
+    ("search.reference_fan_in", None, "argument `search.reference_fan_in`: expected a bool, received None"),
 ])
 def test_bad_values_fail_early(key, value, msg):
     """Bad values are rejected at construction, naming the field, expectation and value."""
     with pytest.raises(ValueError, match=re.escape(msg)):
         preset("smoke", **{key: value})
+
+
+def test_macro_bug_presets():
+    """thesis-macro-bug / cpu-macro-bug are thesis-macro / cpu-macro with only the reference's op bug switched on."""
+    for name in ("thesis-macro", "cpu-macro"):
+        intended, bug = preset(name), preset(f"{name}-bug")
+        assert not intended.reference_macro_bug and bug.reference_macro_bug
+        assert bug.override(reference_macro_bug=False, preset=name) == intended
+
+
+def test_reference_switches_default_to_todays_behaviour():
+    """New reference switches default off (no clipping, trained aux head, no eval dropout, real fan-in)."""
+    for c in (preset("enas-micro").search, preset("thesis-micro").final):
+        assert (c.grad_bound, c.aux_trainable, c.eval_dropout, c.reference_fan_in) == (None, True, False, False)
+    cfg = preset("smoke", **{"final.grad_bound": 5.0, "final.aux_trainable": False, "search.eval_dropout": True,
+                             "search.reference_fan_in": True, "controller.save_epochs": [1, 3]})
+    assert Config.from_json(cfg.to_json()) == cfg and cfg.controller.save_epochs == (1, 3)
+
+
+def test_old_config_json_without_new_fields_loads():
+    """A config.json written before the reference switches existed still loads, with the defaults."""
+    d = preset("smoke").to_dict()
+    for phase in ("search", "final"):
+        for name in ("grad_bound", "aux_trainable", "eval_dropout", "reference_fan_in"):
+            del d[phase][name]
+    assert Config.from_dict(d) == preset("smoke")
