@@ -17,7 +17,9 @@ Where the reference code is buggy we implement the evident intent:
 - separable convs (macro ops 1 and 3) are real depthwise-separable convs; the reference builds plain convs (#18, #56);
 - macro pooling ops (4 and 5) exist: ReLU - 1x1 conv - BN - ReLU - 3x3 pool - BN, the same shape as the conv ops;
   the reference crashes on them (#10, #18);
-- the micro auxiliary head is trained; the reference filters its variables out of training, leaving it random.
+- the micro auxiliary head is trained; the reference filters its variables out of training, leaving it random
+  (`aux_trainable=False` reproduces that).
+Every departure from the reference, with its switch, is listed in docs/departures.md.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from enaslite.micro_arc import MicroArc
 
 def build_child(arc, input_shape: Sequence[int], num_classes: int, *, num_layers: int | None = None,
                 out_filters: int = 36, keep_prob: float = 1.0, l2: float = 0.0,
-                drop_path_keep_prob: float | None = None, aux_head: bool = False, seed: int | None = None,
-                name: str | None = None) -> keras.Model:
+                drop_path_keep_prob: float | None = None, aux_head: bool = False, aux_trainable: bool = True,
+                seed: int | None = None, name: str | None = None) -> keras.Model:
     """Builds the standalone model of `arc`.
 
     Args:
@@ -49,7 +51,9 @@ def build_child(arc, input_shape: Sequence[int], num_classes: int, *, num_layers
         l2: L2 rate on every weight, BN gamma/beta included.
         drop_path_keep_prob: micro only; base keep probability of scheduled drop-path (None: off).
         aux_head: micro only; adds an auxiliary classifier, making the model output `[logits, aux_logits]`.
-        seed: seed for dropout / drop-path noise.
+        aux_trainable: False freezes the auxiliary head's weights at their initial values and leaves them out of
+            the L2 penalty, as the reference does (spec 3.2); its BNs still normalise with batch statistics.
+        seed: seed for dropout / drop-path noise; each such layer draws from its own seed derived from it.
         name: model name (default `macro_child` / `micro_child`).
     """
     if len(input_shape) != 3 or any((not isinstance(d, int)) or d < 1 for d in input_shape):
@@ -60,6 +64,8 @@ def build_child(arc, input_shape: Sequence[int], num_classes: int, *, num_layers
         raise ValueError(f"argument `out_filters`: expected an even int >= 2, received {out_filters!r}")
     if not 0.0 < keep_prob <= 1.0:
         raise ValueError(f"argument `keep_prob`: expected a number in (0, 1], received {keep_prob!r}")
+    if not isinstance(aux_trainable, bool):
+        raise ValueError(f"argument `aux_trainable`: expected a bool, received {aux_trainable!r}")
     if isinstance(arc, MacroArc):
         return _build_macro(arc, tuple(input_shape), num_classes, out_filters, keep_prob, l2, seed,
                             name or "macro_child")
@@ -67,9 +73,25 @@ def build_child(arc, input_shape: Sequence[int], num_classes: int, *, num_layers
         n = 15 if num_layers is None else num_layers
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"argument `num_layers`: expected an int >= 1, received {num_layers!r}")
-        return _build_micro(arc, tuple(input_shape), num_classes, n, out_filters, keep_prob, l2,
-                            drop_path_keep_prob, aux_head, seed, name or "micro_child")
+        model = _build_micro(arc, tuple(input_shape), num_classes, n, out_filters, keep_prob, l2,
+                             drop_path_keep_prob, aux_head, seed, name or "micro_child")
+        if not aux_trainable:
+            freeze_aux_head(model)
+        return model
     raise ValueError(f"argument `arc`: expected a MacroArc or MicroArc, received {type(arc).__name__}")
+
+
+def freeze_aux_head(model: keras.Model) -> None:
+    """Makes the weights of the layers named `aux_*` non-trainable, as the reference's variable filter does.
+
+    The variables, not the layers, are frozen: a Keras BatchNormalization layer with `trainable=False` would switch
+    to its (never updated) moving statistics, while the reference's aux BNs keep normalising by batch statistics.
+    Keras puts L2 only on trainable weights, so the frozen head also leaves the penalty, as in the reference.
+    """
+    for layer in model.layers:
+        if layer.name.startswith("aux_"):
+            for v in layer.weights:
+                v.trainable = False
 
 
 def pool_layers(num_layers: int) -> tuple[int, int]:
@@ -126,7 +148,7 @@ def _build_macro(arc: MacroArc, input_shape, num_classes, filters, keep_prob, l2
             stored = [K.FactorizedReduction(filters, l2, name=f"{p}_reduce_from{i:02d}")(s)
                       for i, s in enumerate(stored)]
     x = layers.GlobalAveragePooling2D(name="head_pool")(stored[-1])
-    x = layers.Dropout(1.0 - keep_prob, seed=seed, name="head_dropout")(x)
+    x = layers.Dropout(1.0 - keep_prob, seed=K.layer_seed(seed, "head_dropout"), name="head_dropout")(x)
     return keras.Model(inputs, K.dense(num_classes, "head_dense", l2)(x), name=name)
 
 
@@ -180,7 +202,7 @@ def _micro_cell(h0, h1, cell, reduction, filters, l2, keep, seed, p):
             q = f"{p}_node{i}_{slot}"
             out = _micro_op(nodes[idx], op, stride, filters, l2, q)
             if keep is not None and op != 4:
-                out = K.DropPath(keep, seed=seed, name=f"{q}_droppath")(out)
+                out = K.DropPath(keep, seed=K.layer_seed(seed, f"{q}_droppath"), name=f"{q}_droppath")(out)
             terms.append(out)
             used.add(idx)
         nodes.append(layers.Add(name=f"{p}_node{i}")(terms))
@@ -236,7 +258,7 @@ def _build_micro(arc: MicroArc, input_shape, num_classes, num_layers, filters, k
             aux_logits = _aux_head(out, num_classes, l2)
     x = layers.ReLU(name="head_relu")(h1)
     x = layers.GlobalAveragePooling2D(name="head_pool")(x)
-    x = layers.Dropout(1.0 - keep_prob, seed=seed, name="head_dropout")(x)
+    x = layers.Dropout(1.0 - keep_prob, seed=K.layer_seed(seed, "head_dropout"), name="head_dropout")(x)
     logits = K.dense(num_classes, "head_dense", l2)(x)
     outputs = [logits, aux_logits] if aux_logits is not None else logits
     return keras.Model(inputs, outputs, name=name)

@@ -8,7 +8,10 @@ Conventions of the reference code (spec 5.2) that every block here follows:
 
 from __future__ import annotations
 
+import zlib
+
 import keras
+import numpy as np
 from keras import layers, ops
 
 BN_MOMENTUM = 0.9
@@ -18,6 +21,20 @@ BN_EPSILON = 1e-5
 def regularizer(l2: float):
     """L2 on a weight, or None when `l2` is 0 (so no zero-valued losses pile up)."""
     return keras.regularizers.L2(l2) if l2 else None
+
+
+def layer_seed(seed: int | None, name: str) -> int | None:
+    """A seed for the random layer `name`, derived from the run's `seed`; None stays None (unseeded).
+
+    Each dropout / drop-path layer needs its own stream: with one shared seed every layer draws the same uniforms,
+    so all ops of a cell drop the same examples (nested across cells), where the reference draws an independent
+    mask per op. The name is hashed with CRC-32, not Python's per-process salted `hash()`, so a fixed `seed`
+    gives the same masks in every process.
+    """
+    if seed is None:
+        return None
+    entropy = [seed % 2**64, zlib.crc32(name.encode("utf-8"))]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def kernel_init():

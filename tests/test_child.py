@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from enaslite.child import build_child, pool_layers, reduction_cells
+from enaslite.ops import DropPath
 from enaslite.macro_arc import MacroArc
 from enaslite.micro_arc import MicroArc
 
@@ -85,3 +86,60 @@ def test_macro_skip_bit_zero_reads_the_stem():
     assert sources("layer01_skip_concat")[0] == "stem_bn"
     # After the reduction that follows layer 1, layer 0's output (stored output 1) is its reduced copy.
     assert sources("layer02_skip_concat")[0] == "layer01_reduce_from01"
+
+
+def _drop_path_layers(model):
+    return {l.name: l for l in model.layers if isinstance(l, DropPath)}
+
+
+def _masks(model, x):
+    """Per-layer drop-path outputs at full progress, keyed by layer name."""
+    out = {}
+    for name, layer in _drop_path_layers(model).items():
+        layer.progress.assign(1.0)
+        out[name] = np.asarray(layer(x, training=True))
+    return out
+
+
+def test_drop_path_masks_are_independent_across_layers_and_reproducible():
+    """Each drop-path layer draws its own mask (not one shared seed), and a fixed seed repeats the masks."""
+    arc = MicroArc.from_string(RELEASED_MICRO)
+    kwargs = dict(num_layers=1, out_filters=4, drop_path_keep_prob=0.5, seed=3)
+    first, second = (build_child(arc, (8, 8, 1), 10, **kwargs) for _ in range(2))
+    x = np.ones((64, 2, 2, 1), "float32")
+    masks, again = _masks(first, x), _masks(second, x)
+    # Two ops of the same cell share a keep probability: with a shared seed their masks would be equal.
+    a, b = masks["cell00_node2_x_droppath"], masks["cell00_node2_y_droppath"]
+    assert np.abs(a - b).max() > 0
+    assert masks.keys() == again.keys()
+    for name in masks:
+        np.testing.assert_array_equal(masks[name], again[name])
+    seeds = [l.seed for l in _drop_path_layers(first).values()] + [first.get_layer("head_dropout").seed]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_unseeded_child_stays_unseeded():
+    """seed=None leaves dropout and drop-path layers unseeded (drawn from Keras' global seed)."""
+    model = build_child(MicroArc.from_string(RELEASED_MICRO), (8, 8, 1), 10, num_layers=1, out_filters=4,
+                        drop_path_keep_prob=0.5)
+    assert all(l.seed is None for l in _drop_path_layers(model).values())
+    assert model.get_layer("head_dropout").seed is None
+
+
+def test_frozen_aux_head_is_not_trained_nor_regularised():
+    """aux_trainable=False takes the aux head's weights out of training and L2; its BN still uses batch stats."""
+    arc = MicroArc.from_string(RELEASED_MICRO)
+    kwargs = dict(num_layers=3, out_filters=4, l2=1e-4, aux_head=True)
+    trained = build_child(arc, (16, 16, 1), 10, **kwargs)
+    frozen = build_child(arc, (16, 16, 1), 10, aux_trainable=False, **kwargs)
+    aux_vars = [v for l in frozen.layers if l.name.startswith("aux_") for v in l.weights if "moving" not in v.path]
+    assert aux_vars and not any(v.trainable for v in aux_vars)
+    assert len(frozen.trainable_weights) == len(trained.trainable_weights) - len(aux_vars)
+    assert len(frozen.losses) == len(trained.losses) - len(aux_vars)
+    x = np.random.default_rng(0).random((4, 16, 16, 1)).astype("float32")
+    bn = frozen.get_layer("aux_proj_bn")
+    before = np.asarray(bn.moving_mean).copy()
+    frozen(x, training=True)
+    assert np.abs(np.asarray(bn.moving_mean) - before).max() > 0  # batch statistics in training, as the reference
+    with pytest.raises(ValueError, match="argument `aux_trainable`: expected a bool, received 'no'"):
+        build_child(arc, (16, 16, 1), 10, aux_trainable="no", **kwargs)

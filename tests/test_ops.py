@@ -3,7 +3,7 @@ import pytest
 
 import keras
 
-from enaslite.ops import DropPath, FactorizedReduction, batch_norm
+from enaslite.ops import DropPath, FactorizedReduction, batch_norm, layer_seed
 
 
 @pytest.mark.parametrize("size", [32, 28, 7])
@@ -49,3 +49,22 @@ def test_bn_l2_on_gamma_beta():
     bn.build((None, 4))
     assert bn.gamma_regularizer is not None and bn.beta_regularizer is not None
     assert bn.momentum == 0.9 and bn.epsilon == 1e-5
+
+
+def test_layer_seed_is_stable_and_distinct_per_name():
+    """layer_seed is a pure function of (seed, name), differs across names and seeds, and keeps None unseeded."""
+    assert layer_seed(0, "cell00_node2_x_droppath") == layer_seed(0, "cell00_node2_x_droppath")
+    seeds = {layer_seed(s, n) for s in (0, 1, -1) for n in ("a_droppath", "b_droppath", "head_dropout")}
+    assert len(seeds) == 9 and all(0 <= s < 2**32 for s in seeds)
+    assert layer_seed(None, "head_dropout") is None
+
+
+def test_drop_path_layers_with_different_seeds_drop_different_examples():
+    """Two DropPath layers seeded from layer_seed draw different masks at the same keep probability."""
+    x = np.ones((200, 1), "float32")
+    masks = []
+    for name in ("a_droppath", "b_droppath"):
+        layer = DropPath(0.5, seed=layer_seed(0, name))
+        layer.progress.assign(1.0)
+        masks.append(np.asarray(layer(x, training=True)))
+    assert np.abs(masks[0] - masks[1]).max() > 0
