@@ -78,29 +78,34 @@ class SepConvBank(layers.Layer):
     variables otherwise at the cpu-micro size). L2 on the packed variable equals L2 on each weight.
 
     Initialisation: He normal per row with the real fan-in of the row (k*k depthwise, F pointwise). Deviation: the
-    reference computes fan-in over its 2-D bank matrix (the number of rows), so its initial std is 0.5-1.0.
+    reference computes fan-in over its 2-D bank matrix (the number of rows), so its initial std is 0.5-1.0
+    (spec 5.2); `reference_fan_in=True` reproduces that.
 
     Args:
         num_inputs: rows of the bank (the node's possible inputs).
         kernel_size: k.
         filters: F.
         l2: L2 rate on the bank.
+        reference_fan_in: He normal with fan-in `num_inputs`, as the reference computes it.
 
     Call arguments:
         inputs: NHWC tensor with F channels.
         index: int scalar tensor, the chosen input index (selects the bank row).
     """
 
-    def __init__(self, num_inputs: int, kernel_size: int, filters: int, l2: float = 0.0, **kwargs):
+    def __init__(self, num_inputs: int, kernel_size: int, filters: int, l2: float = 0.0,
+                 reference_fan_in: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.num_inputs = check_int("num_inputs", num_inputs, 1)
         self.kernel_size = check_int("kernel_size", kernel_size, 1)
         self.filters = check_int("filters", filters, 1)
         self.l2 = check_nonneg("l2", l2)
+        self.reference_fan_in = bool(reference_fan_in)
         k, F = kernel_size, filters
         # Per unit: depthwise (k, k, F, 1), pointwise (1, 1, F, F), gamma (F,), beta (F,).
         self._shapes = [(k, k, F, 1), (1, 1, F, F), (F,), (F,)] * 2
-        self._segments = [[k * k * F, k * k], [F * F, F], [F, 0], [F, -1]] * 2
+        fan_dw, fan_pw = (num_inputs, num_inputs) if reference_fan_in else (k * k, F)
+        self._segments = [[k * k * F, fan_dw], [F * F, fan_pw], [F, 0], [F, -1]] * 2
 
     def build(self, input_shape):
         width = sum(size for size, _ in self._segments)
@@ -133,7 +138,7 @@ class SepConvBank(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_inputs": self.num_inputs, "kernel_size": self.kernel_size,
-                "filters": self.filters, "l2": self.l2}
+                "filters": self.filters, "l2": self.l2, "reference_fan_in": self.reference_fan_in}
 
 
 @keras.saving.register_keras_serializable(package="enaslite")
@@ -171,7 +176,9 @@ class MicroCell(layers.Layer):
 
     Output: BN(sum over loose ends i of Conv1x1_i(ReLU(h_i))), computed as one 1x1 conv over the concatenation of
     all B + 2 ReLU'd node outputs with the kernel rows of used nodes zeroed. That is the reference's gather of
-    per-source blocks, but with a fixed shape. Always F channels.
+    per-source blocks, but with a fixed shape. Always F channels. Its kernel is He normal over the packed
+    ((B + 2) F, F) matrix, so fan-in (B + 2) F; the reference's (B + 2, F * F) matrix gives fan-in B + 2 (spec 5.2),
+    which `reference_fan_in=True` reproduces.
 
     Args:
         num_nodes: B.
@@ -182,6 +189,7 @@ class MicroCell(layers.Layer):
         calibrate_1: "none" or "conv".
         l2: L2 rate on every weight.
         eval_batch_stats: the cell's BNs use batch statistics at inference too.
+        reference_fan_in: initialise the sep-conv banks and the loose-end kernel with the reference's fan-in.
 
     Call arguments:
         inputs: `(h0, h1)`, the outputs of the cell two back and of the previous cell.
@@ -190,7 +198,8 @@ class MicroCell(layers.Layer):
     """
 
     def __init__(self, num_nodes: int, num_ops: int, filters: int, calibrate_0: str = "none",
-                 calibrate_1: str = "none", l2: float = 0.0, eval_batch_stats: bool = True, **kwargs):
+                 calibrate_1: str = "none", l2: float = 0.0, eval_batch_stats: bool = True,
+                 reference_fan_in: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.num_nodes = check_int("num_nodes", num_nodes, 1)
         self.num_ops = check_int("num_ops", num_ops, 1, len(OP_NAMES))
@@ -202,10 +211,12 @@ class MicroCell(layers.Layer):
         self.calibrate_0, self.calibrate_1 = calibrate_0, calibrate_1
         self.l2 = check_nonneg("l2", l2)
         self.eval_batch_stats = bool(eval_batch_stats)
+        self.reference_fan_in = bool(reference_fan_in)
         F = filters
         self.calibrations = [self._calibration(i, mode) for i, mode in enumerate((calibrate_0, calibrate_1))]
         # sep_banks[b] = [x slot, y slot], each the slot's sep-conv banks (sep3, sep5); pools/identity have none.
-        self.sep_banks = [[[SepConvBank(b + 2, k, F, l2, name=f"{self.name}_node_{b}_{slot}_sep{k}")
+        self.sep_banks = [[[SepConvBank(b + 2, k, F, l2, reference_fan_in,
+                                        name=f"{self.name}_node_{b}_{slot}_sep{k}")
                             for k in (3, 5)[:num_ops]] for slot in ("x", "y")] for b in range(num_nodes)]
         self.avg_pool = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{self.name}_avg_pool")
         self.max_pool = layers.MaxPooling2D(3, strides=1, padding="same", name=f"{self.name}_max_pool")
@@ -232,7 +243,10 @@ class MicroCell(layers.Layer):
             for slot in node:
                 for bank in slot:
                     bank.build(out_shape)
-        self.out_kernel = self.add_weight(((B + 2) * F, F), enas_ops.kernel_init(),
+        init = enas_ops.kernel_init()
+        if self.reference_fan_in:
+            init = keras.initializers.TruncatedNormal(stddev=math.sqrt(2.0 / (B + 2)) / _TRUNC_STD)
+        self.out_kernel = self.add_weight(((B + 2) * F, F), init,
                                           regularizer=enas_ops.regularizer(self.l2), name="out_kernel")
         self.out_bn.build(out_shape)
 
@@ -275,7 +289,7 @@ class MicroCell(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "num_nodes": self.num_nodes, "num_ops": self.num_ops,
                 "filters": self.filters, "calibrate_0": self.calibrate_0, "calibrate_1": self.calibrate_1,
-                "l2": self.l2, "eval_batch_stats": self.eval_batch_stats}
+                "l2": self.l2, "eval_batch_stats": self.eval_batch_stats, "reference_fan_in": self.reference_fan_in}
 
 
 @keras.saving.register_keras_serializable(package="enaslite")
@@ -293,6 +307,8 @@ class MicroSupernet(Supernet):
     average pool, bias-free dense. The training loss is CE + aux_weight * CE_aux (`compute_loss`; the aux CE is
     always sparse CE from logits). Deviation: the reference leaves the aux head at its random initial weights
     (its variables are filtered out of training, spec 3.2); here it is trained, which is the evident intent.
+    `aux_trainable=False` freezes its weights (and so leaves them out of L2) as the reference does; its BNs still
+    use batch statistics in training.
 
     BatchNorm and dropout at inference. The reference forces training mode in every micro search graph, so BNs
     use batch statistics and dropout stays on even when computing rewards and accuracies (spec 3.3). Here:
@@ -301,7 +317,8 @@ class MicroSupernet(Supernet):
       also use batch statistics at inference, because moving statistics averaged over many architectures fit
       none of them; the moving averages are then neither read nor updated at inference. With False they follow
       `training` like any Keras BN. The stem BN (architecture-independent) always follows `training`;
-    - dropout is OFF at inference (evident intent; the reference's eval-time dropout is a side effect).
+    - dropout is OFF at inference (evident intent; the reference's eval-time dropout is a side effect);
+      `eval_dropout=True` keeps it on, as the reference computes rewards and accuracies.
 
     Args:
         num_layers: N; the network has N + 2 cells.
@@ -313,6 +330,10 @@ class MicroSupernet(Supernet):
         l2: L2 rate on every weight, BN gamma/beta and the aux head included.
         aux_weight: weight of the aux head's loss; 0 builds no aux head.
         eval_batch_stats: see above.
+        aux_trainable: False freezes the aux head's weights at their initial values (reference, see above).
+        eval_dropout: apply the head dropout at inference too (reference, see above).
+        reference_fan_in: initialise the sep-conv banks and loose-end kernels with the reference's fan-in (the
+            bank's row count, spec 5.2) instead of the real one.
         input_shape: image shape without the batch axis; if given, the model is built at construction, and
             `fit` then traces the train step once instead of twice (see `supernet_common.prebuild_for_fit`).
 
@@ -327,8 +348,8 @@ class MicroSupernet(Supernet):
 
     def __init__(self, num_layers: int, out_filters: int, num_classes: int, *, num_nodes: int = 5,
                  num_ops: int = 5, keep_prob: float = 0.9, l2: float = 1e-4, aux_weight: float = 0.0,
-                 eval_batch_stats: bool = True, input_shape=None, name: str = "micro_supernet",
-                 **kwargs):
+                 eval_batch_stats: bool = True, aux_trainable: bool = True, eval_dropout: bool = False,
+                 reference_fan_in: bool = False, input_shape=None, name: str = "micro_supernet", **kwargs):
         super().__init__(name=name, **kwargs)
         self.num_layers = check_int("num_layers", num_layers, 1)
         self.out_filters = check_int("out_filters", out_filters, 2)
@@ -338,9 +359,12 @@ class MicroSupernet(Supernet):
         self._check_common(num_classes, num_ops, len(OP_NAMES), keep_prob, l2, input_shape)
         self.num_nodes = check_int("num_nodes", num_nodes, 1)
         self.aux_weight = check_nonneg("aux_weight", aux_weight)
-        if not isinstance(eval_batch_stats, bool):
-            raise ValueError(f"argument `eval_batch_stats`: expected a bool, received {eval_batch_stats!r}")
+        for arg, value in (("eval_batch_stats", eval_batch_stats), ("aux_trainable", aux_trainable),
+                           ("eval_dropout", eval_dropout), ("reference_fan_in", reference_fan_in)):
+            if not isinstance(value, bool):
+                raise ValueError(f"argument `{arg}`: expected a bool, received {value!r}")
         self.eval_batch_stats = eval_batch_stats
+        self.aux_trainable, self.eval_dropout, self.reference_fan_in = aux_trainable, eval_dropout, reference_fan_in
         self.arc_len = micro_arc_len(num_nodes)
         self.reduction_cells = reduction_cells(num_layers)
         self.aux_cell = self.reduction_cells[-1] + 1 if aux_weight > 0 else None
@@ -360,7 +384,7 @@ class MicroSupernet(Supernet):
             calibrate_0 = "reduce" if level_0 != level_1 else ("conv" if ch_0 != F else "none")
             calibrate_1 = "conv" if ch_1 != F else "none"
             self.cells.append(MicroCell(num_nodes, num_ops, F, calibrate_0, calibrate_1, l2, eval_batch_stats,
-                                        name=f"cell_{c}"))
+                                        reference_fan_in, name=f"cell_{c}"))
             prev = [prev[1], (F, level_1)]
         self.final_filters = F
         if self.aux_cell is not None:
@@ -407,6 +431,11 @@ class MicroSupernet(Supernet):
         self.aux_conv_2.build((n,) + pooled + (AUX_FILTERS[0],))
         self.aux_bn_2.build((n,) + pooled + (AUX_FILTERS[1],))
         self.aux_dense.build((n, AUX_FILTERS[1]))
+        if not self.aux_trainable:
+            # Freeze the variables, not the layers: a non-trainable Keras BN would use its moving statistics.
+            for layer in (self.aux_conv_1, self.aux_bn_1, self.aux_conv_2, self.aux_bn_2, self.aux_dense):
+                for v in layer.weights:
+                    v.trainable = False
 
     # -- forward ----------------------------------------------------------------------------------------------------
     def call(self, inputs, training=None):
@@ -426,7 +455,7 @@ class MicroSupernet(Supernet):
             prev = [prev[1], out]
             if c == self.aux_cell and training:
                 aux_logits = self._aux_head(out, training)
-        logits = self._head(ops.relu(prev[1]), training)
+        logits = self._head(ops.relu(prev[1]), training or self.eval_dropout)
         return logits if aux_logits is None else (logits, aux_logits)
 
     def _aux_head(self, x, training):
@@ -454,6 +483,8 @@ class MicroSupernet(Supernet):
         return {"num_layers": self.num_layers, "out_filters": self.out_filters, "num_classes": self.num_classes,
                 "num_nodes": self.num_nodes, "num_ops": self.num_ops, "keep_prob": self.keep_prob, "l2": self.l2,
                 "aux_weight": self.aux_weight, "eval_batch_stats": self.eval_batch_stats,
+                "aux_trainable": self.aux_trainable, "eval_dropout": self.eval_dropout,
+                "reference_fan_in": self.reference_fan_in,
                 "input_shape": self.input_shape_arg, "name": self.name}
 
     @classmethod

@@ -158,6 +158,8 @@ def test_sep_conv_bank_gathers_the_row_of_the_input_index():
     ({"num_ops": 6}, "argument `num_ops`"),
     ({"aux_weight": -1.0}, "argument `aux_weight`"),
     ({"eval_batch_stats": "yes"}, "argument `eval_batch_stats`"),
+    ({"aux_trainable": 1}, "argument `aux_trainable`"),
+    ({"eval_dropout": None}, "argument `eval_dropout`"),
 ])
 def test_constructor_rejects_bad_arguments(kwargs, match):
     """Invalid constructor arguments raise ValueError naming the argument."""
@@ -174,3 +176,38 @@ def test_bad_inputs_are_rejected():
         model((np.zeros((1, 8, 8, 1), "float32"), np.zeros(15, "int32")))
     with pytest.raises(ValueError, match="argument `input_shape`"):
         MicroSupernet(1, 4, NUM_CLASSES, num_nodes=1, aux_weight=0.4, input_shape=(8, 8, 1))
+
+
+def test_frozen_aux_head_keeps_its_initial_weights():
+    """aux_trainable=False leaves the aux head out of training: fit does not change its weights (reference)."""
+    keras.utils.set_random_seed(8)
+    model = MicroSupernet(1, 4, NUM_CLASSES, num_nodes=1, aux_weight=0.4, aux_trainable=False, l2=1e-4,
+                          input_shape=(28, 28, 1))
+    compile_sgd(model)
+    aux = [v for l in (model.aux_conv_1, model.aux_bn_1, model.aux_conv_2, model.aux_bn_2, model.aux_dense)
+           for v in l.trainable_weights]
+    assert not aux
+    before = np.asarray(model.aux_dense.kernel).copy()
+    model.fit(NewArcEachBatch(lambda rng: random_arc(rng, 1), steps=2, shape=(28, 28, 1), batch=6), verbose=0)
+    np.testing.assert_array_equal(before, np.asarray(model.aux_dense.kernel))
+
+
+def test_eval_dropout_keeps_dropout_at_inference():
+    """eval_dropout=True applies the head dropout at inference (reference rewards); the default does not."""
+    x = np.random.default_rng(9).random((8, 8, 8, 1)).astype("float32")
+    arc = np.array([0, 2, 1, 3, 2, 4, 0, 2] * 2, np.int32)
+    for flag in (False, True):
+        keras.utils.set_random_seed(9)
+        model = MicroSupernet(1, 4, NUM_CLASSES, num_nodes=2, keep_prob=0.5, eval_dropout=flag)
+        assert (np.abs(np.asarray(model((x, arc))) - np.asarray(model((x, arc)))).max() > 0) == flag
+
+
+def test_reference_fan_in_uses_the_bank_row_count():
+    """reference_fan_in=True initialises banks and the loose-end kernel with std ~ sqrt(2 / rows) (spec 5.2)."""
+    keras.utils.set_random_seed(10)
+    bank = SepConvBank(4, 3, 16, reference_fan_in=True)
+    bank.build((None, 8, 8, 16))
+    pointwise = np.asarray(bank.weights_of(0)[1])
+    assert 0.6 < pointwise.std() / np.sqrt(2 / 4) < 1.1
+    model = MicroSupernet(1, 16, NUM_CLASSES, num_nodes=2, reference_fan_in=True, input_shape=(8, 8, 1))
+    assert 0.6 < np.asarray(model.cells[0].out_kernel).std() / np.sqrt(2 / 4) < 1.1
