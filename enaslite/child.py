@@ -14,7 +14,8 @@ N normal; each cell calibrates its inputs, applies `layer_base` to input 1, sums
 its loose ends; scheduled drop-path on non-identity ops; an optional auxiliary head.
 
 Where the reference code is buggy we implement the evident intent:
-- separable convs (macro ops 1 and 3) are real depthwise-separable convs; the reference builds plain convs (#18, #56);
+- separable convs (macro ops 1 and 3) are real depthwise-separable convs; the reference builds plain convs (#18, #56)
+  (`macro_sep_as_conv=True` reproduces that);
 - macro pooling ops (4 and 5) exist: ReLU - 1x1 conv - BN - ReLU - 3x3 pool - BN, the same shape as the conv ops;
   the reference crashes on them (#10, #18);
 - the micro auxiliary head is trained; the reference filters its variables out of training, leaving it random
@@ -37,7 +38,7 @@ from enaslite.micro_arc import MicroArc
 def build_child(arc, input_shape: Sequence[int], num_classes: int, *, num_layers: int | None = None,
                 out_filters: int = 36, keep_prob: float = 1.0, l2: float = 0.0,
                 drop_path_keep_prob: float | None = None, aux_head: bool = False, aux_trainable: bool = True,
-                seed: int | None = None, name: str | None = None) -> keras.Model:
+                macro_sep_as_conv: bool = False, seed: int | None = None, name: str | None = None) -> keras.Model:
     """Builds the standalone model of `arc`.
 
     Args:
@@ -53,6 +54,8 @@ def build_child(arc, input_shape: Sequence[int], num_classes: int, *, num_layers
         aux_head: micro only; adds an auxiliary classifier, making the model output `[logits, aux_logits]`.
         aux_trainable: False freezes the auxiliary head's weights at their initial values and leaves them out of
             the L2 penalty, as the reference does (spec 3.2); its BNs still normalise with batch statistics.
+        macro_sep_as_conv: macro only; build ops 1 and 3 as plain k x k convs, as the reference's fixed macro
+            model does (spec 2.4).
         seed: seed for dropout / drop-path noise; each such layer draws from its own seed derived from it.
         name: model name (default `macro_child` / `micro_child`).
     """
@@ -64,11 +67,12 @@ def build_child(arc, input_shape: Sequence[int], num_classes: int, *, num_layers
         raise ValueError(f"argument `out_filters`: expected an even int >= 2, received {out_filters!r}")
     if not 0.0 < keep_prob <= 1.0:
         raise ValueError(f"argument `keep_prob`: expected a number in (0, 1], received {keep_prob!r}")
-    if not isinstance(aux_trainable, bool):
-        raise ValueError(f"argument `aux_trainable`: expected a bool, received {aux_trainable!r}")
+    for arg, value in (("aux_trainable", aux_trainable), ("macro_sep_as_conv", macro_sep_as_conv)):
+        if not isinstance(value, bool):
+            raise ValueError(f"argument `{arg}`: expected a bool, received {value!r}")
     if isinstance(arc, MacroArc):
-        return _build_macro(arc, tuple(input_shape), num_classes, out_filters, keep_prob, l2, seed,
-                            name or "macro_child")
+        return _build_macro(arc, tuple(input_shape), num_classes, out_filters, keep_prob, l2, macro_sep_as_conv,
+                            seed, name or "macro_child")
     if isinstance(arc, MicroArc):
         n = 15 if num_layers is None else num_layers
         if not isinstance(n, int) or n < 1:
@@ -108,7 +112,7 @@ def reduction_cells(num_layers: int) -> tuple[int, int]:
 
 # -- macro ------------------------------------------------------------------------------------------------------------
 
-def _macro_op(x, op: int, filters: int, l2: float, p: str):
+def _macro_op(x, op: int, filters: int, l2: float, sep_as_conv: bool, p: str):
     x = layers.ReLU(name=f"{p}_relu_in")(x)
     x = K.conv(filters, 1, f"{p}_conv1x1", l2)(x)
     x = K.batch_norm(f"{p}_conv1x1_bn", l2)(x)
@@ -116,7 +120,9 @@ def _macro_op(x, op: int, filters: int, l2: float, p: str):
     if op in (0, 2):
         x = K.conv(filters, 3 if op == 0 else 5, f"{p}_conv{3 if op == 0 else 5}", l2)(x)
     elif op in (1, 3):
-        x = K.sep_conv(filters, 3 if op == 1 else 5, f"{p}_sep{3 if op == 1 else 5}", l2)(x)
+        k = 3 if op == 1 else 5
+        make = K.conv if sep_as_conv else K.sep_conv
+        x = make(filters, k, f"{p}_sep{k}{'_as_conv' if sep_as_conv else ''}", l2)(x)
     elif op == 4:
         x = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{p}_avgpool")(x)
     else:
@@ -124,7 +130,7 @@ def _macro_op(x, op: int, filters: int, l2: float, p: str):
     return K.batch_norm(f"{p}_bn", l2)(x)
 
 
-def _build_macro(arc: MacroArc, input_shape, num_classes, filters, keep_prob, l2, seed, name):
+def _build_macro(arc: MacroArc, input_shape, num_classes, filters, keep_prob, l2, sep_as_conv, seed, name):
     inputs = keras.Input(input_shape, name="images")
     x = K.conv(filters, 3, "stem_conv", l2)(inputs)
     x = K.batch_norm("stem_bn", l2)(x)
@@ -134,7 +140,7 @@ def _build_macro(arc: MacroArc, input_shape, num_classes, filters, keep_prob, l2
     reductions = pool_layers(arc.num_layers)
     for l in range(arc.num_layers):
         p = f"layer{l:02d}"
-        out = _macro_op(stored[-1], arc.ops[l], filters, l2, p)
+        out = _macro_op(stored[-1], arc.ops[l], filters, l2, sep_as_conv, p)
         if l > 0:
             sources = [stored[j] for j, bit in enumerate(arc.skips[l]) if bit]
             if sources:

@@ -80,6 +80,8 @@ class ChildConfig:
             the reference does (spec 3.3).
         reference_fan_in: micro search only; initialise the weight banks and loose-end kernels with the
             reference's fan-in (the bank's row count, spec 5.2) instead of the real one.
+        macro_sep_as_conv: macro final only; build separable ops (1, 3) as plain convs, as the reference's fixed
+            macro model does (spec 2.4).
     """
 
     num_layers: int = 12
@@ -104,6 +106,7 @@ class ChildConfig:
     aux_trainable: bool = True
     eval_dropout: bool = False
     reference_fan_in: bool = False
+    macro_sep_as_conv: bool = False
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ def validate(cfg: Config) -> None:
         _check(v is None or (_is_num(v) and 0 < v <= 1), f"{phase}.drop_path_keep_prob", "None or (0, 1]", v)
         _check(c.cutout is None or (_is_int(c.cutout) and c.cutout > 0), f"{phase}.cutout", "None or an int > 0",
                c.cutout)
-        for name in ("augment", "aux_trainable", "eval_dropout", "reference_fan_in"):
+        for name in ("augment", "aux_trainable", "eval_dropout", "reference_fan_in", "macro_sep_as_conv"):
             v = getattr(c, name)
             _check(isinstance(v, bool), f"{phase}.{name}", "a bool", v)
         _check(c.grad_bound is None or (_is_num(c.grad_bound) and c.grad_bound > 0), f"{phase}.grad_bound",

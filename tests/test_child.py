@@ -38,6 +38,16 @@ def test_macro_pool_and_sep_ops_are_real():
     assert "layer03_skip_concat" in names
 
 
+def test_macro_sep_as_conv_builds_plain_convs():
+    """macro_sep_as_conv=True builds ops 1 and 3 as full k x k convs, as the reference's fixed macro model does."""
+    arc = MacroArc((1, 3), ((), (0,)))
+    model = build_child(arc, (8, 8, 1), 10, out_filters=4, macro_sep_as_conv=True)
+    assert type(model.get_layer("layer00_sep3_as_conv")).__name__ == "Conv2D"
+    assert tuple(model.get_layer("layer01_sep5_as_conv").kernel.shape) == (5, 5, 4, 4)
+    with pytest.raises(ValueError, match="argument `macro_sep_as_conv`: expected a bool, received 1"):
+        build_child(arc, (8, 8, 1), 10, out_filters=4, macro_sep_as_conv=1)
+
+
 @pytest.mark.parametrize("n,filters,shape", [(1, 8, (28, 28, 1)), (3, 8, (32, 32, 3)), (4, 6, (15, 15, 3))])
 def test_micro_random_arcs_build(n, filters, shape):
     """Random micro arcs of several sizes build, with drop-path and an aux head."""

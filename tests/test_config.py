@@ -70,6 +70,7 @@ def test_unknown_field_lists_valid():
     ("final.aux_trainable", 0, "argument `final.aux_trainable`: expected a bool, received 0"),
     ("search.eval_dropout", "yes", "argument `search.eval_dropout`: expected a bool, received 'yes'"),
     ("search.reference_fan_in", None, "argument `search.reference_fan_in`: expected a bool, received None"),
+    ("final.macro_sep_as_conv", 1, "argument `final.macro_sep_as_conv`: expected a bool, received 1"),
 ])
 def test_bad_values_fail_early(key, value, msg):
     """Bad values are rejected at construction, naming the field, expectation and value."""
@@ -86,9 +87,10 @@ def test_macro_bug_presets():
 
 
 def test_reference_switches_default_to_todays_behaviour():
-    """New reference switches default off (no clipping, trained aux head, no eval dropout, real fan-in)."""
-    for c in (preset("enas-micro").search, preset("thesis-micro").final):
-        assert (c.grad_bound, c.aux_trainable, c.eval_dropout, c.reference_fan_in) == (None, True, False, False)
+    """New reference switches default off (no clipping, trained aux head, no eval dropout, real fan-in, sep convs)."""
+    for c in (preset("enas-micro").search, preset("thesis-micro").final, preset("thesis-macro").final):
+        assert (c.grad_bound, c.aux_trainable, c.eval_dropout, c.reference_fan_in, c.macro_sep_as_conv) == (
+            None, True, False, False, False)
     cfg = preset("smoke", **{"final.grad_bound": 5.0, "final.aux_trainable": False, "search.eval_dropout": True,
                              "search.reference_fan_in": True, "controller.save_epochs": [1, 3]})
     assert Config.from_json(cfg.to_json()) == cfg and cfg.controller.save_epochs == (1, 3)
@@ -98,6 +100,6 @@ def test_old_config_json_without_new_fields_loads():
     """A config.json written before the reference switches existed still loads, with the defaults."""
     d = preset("smoke").to_dict()
     for phase in ("search", "final"):
-        for name in ("grad_bound", "aux_trainable", "eval_dropout", "reference_fan_in"):
+        for name in ("grad_bound", "aux_trainable", "eval_dropout", "reference_fan_in", "macro_sep_as_conv"):
             del d[phase][name]
     assert Config.from_dict(d) == preset("smoke")
