@@ -19,6 +19,8 @@ import gzip
 import math
 import os
 import pickle
+import zipfile
+import zlib
 
 import numpy as np
 import keras
@@ -167,12 +169,14 @@ class Dataset:
         """Loads an `.npz` holding `x_train`, `y_train`, `x_test`, `y_test`; kwargs go to `from_arrays`."""
         if not os.path.isfile(path):
             _fail("dataset", "an existing .npz file", repr(str(path)))
-        with np.load(path) as npz:
-            missing = [k for k in _NPZ_KEYS if k not in npz.files]
-            if missing:
-                _fail("dataset", f"an .npz with keys {list(_NPZ_KEYS)} (missing {missing})",
-                      f"{str(path)!r} holding {sorted(npz.files)}")
-            arrays = [npz[k] for k in _NPZ_KEYS]
+        found = _read_npz(path)
+        if isinstance(found, str):
+            _fail("dataset", f"an .npz with arrays {', '.join(_NPZ_KEYS)}", f"{str(path)!r} ({found})")
+        missing = [k for k in _NPZ_KEYS if k not in found]
+        if missing:
+            _fail("dataset", f"an .npz with keys {list(_NPZ_KEYS)} (missing {missing})",
+                  f"{str(path)!r} holding {sorted(found)}")
+        arrays = [found[k] for k in _NPZ_KEYS]
         kwargs.setdefault("name", os.path.splitext(os.path.basename(str(path)))[0])
         return cls.from_arrays(*arrays, **kwargs)
 
@@ -209,6 +213,29 @@ def _read_idx(path):
         raise ValueError(f"{path}: not an unsigned-byte idx file")
     dims = np.frombuffer(buf, ">u4", count=buf[3], offset=4).astype(int)
     return np.frombuffer(buf, np.uint8, offset=4 + 4 * buf[3]).reshape(dims)
+
+
+def _read_npz(path):
+    """{name: array} of an .npz (only the dataset keys are loaded; other names map to None), or a short reason why
+    the file is not a readable .npz."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic == b"\x93NUMPY":
+            return "a single .npy array, not an .npz archive"
+        if not magic.startswith(b"PK"):  # every zip archive starts with "PK"
+            return "not a zip archive" if magic else "an empty file"
+        # allow_pickle=False: unpickling a dataset file could run arbitrary code.
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] if k in _NPZ_KEYS else None for k in npz.files}
+    except OSError as e:
+        return e.strerror or f"{type(e).__name__}: {e}"
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        return f"corrupt archive: {e}"
+    except ValueError as e:  # numpy's refusal of object arrays, or a malformed .npy header
+        if "allow_pickle" in str(e):
+            return "it holds pickled Python objects, which are not loaded"
+        return f"unreadable array: {str(e).splitlines()[0]}"
 
 
 @functools.lru_cache(maxsize=4)

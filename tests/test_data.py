@@ -151,6 +151,41 @@ def test_npz_roundtrip_and_missing_keys(tmp_path):
         Dataset.from_npz(bad)
 
 
+def _corrupt_npz(kind, path):
+    x_train, y_train, x_test, y_test = _arrays()
+    if kind == "text":
+        path.write_text("x_train,y_train\n1,2\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "npy":
+        with open(path, "wb") as f:
+            np.save(f, x_train)
+    elif kind == "pickled":
+        np.savez(path, x_train=np.array([{"a": 1}], dtype=object), y_train=y_train, x_test=x_test, y_test=y_test)
+    elif kind == "truncated":
+        np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        path.write_bytes(path.read_bytes()[:100])
+
+
+@pytest.mark.parametrize("kind,reason", [
+    ("text", "not a zip archive"),
+    ("empty", "an empty file"),
+    ("npy", "a single .npy array, not an .npz archive"),
+    ("pickled", "it holds pickled Python objects, which are not loaded"),
+    ("truncated", "corrupt archive"),
+])
+def test_corrupt_npz_names_the_file_and_the_reason(tmp_path, kind, reason):
+    """A corrupt .npz (text, empty, .npy, pickled objects, truncated) is one ValueError naming the file and why."""
+    path = tmp_path / "x.npz"
+    _corrupt_npz(kind, path)
+    with pytest.raises(ValueError) as e:
+        load_dataset(str(path))
+    message = str(e.value)
+    assert message.startswith("argument `dataset`: expected an .npz with arrays x_train, y_train, x_test, y_test, "
+                              f"received {str(path)!r} ({reason}")
+    assert "\n" not in message
+
+
 def test_unknown_dataset_name():
     """A name that is neither known nor an .npz path lists the options."""
     with pytest.raises(ValueError, match=re.escape(
