@@ -2,9 +2,14 @@
 
 Public names are imported lazily, so that `import enaslite.macro_arc` (pure Python/numpy) does not pull in Keras or
 TensorFlow.
+
+`enaslite.search` and `enaslite.retrain` are the functions, not the submodules of the same names, whatever was
+imported first; the submodules stay importable (`from enaslite.search import Policy`, `sys.modules`).
 """
 
 import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -33,8 +38,22 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name):
     if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
+        obj = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = obj  # later lookups skip __getattr__
+        return obj
     raise AttributeError(f"module 'enaslite' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        # Importing a submodule binds it as an attribute of the package, after it has run. For `search` and
+        # `retrain` that would shadow the public function of the same name, so bind the function instead.
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__ and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():
