@@ -51,7 +51,7 @@ class _Slice(keras.utils.PyDataset):
         return self.batches[self.start + i]
 
 
-def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: int = 5, num_arcs: int = 3) -> dict:
+def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int = 5, num_arcs: int = 3) -> dict:
     """Runs (a)-(d) and returns the results dict (also saved under `out_dir`)."""
     if not isinstance(num_arcs, int) or num_arcs < 2:
         raise ValueError(f"argument `num_arcs`: expected an int >= 2, received {num_arcs!r}")
@@ -132,11 +132,16 @@ def run_bench(config: Config, out_dir="runs/bench", steps: int = 30, repeats: in
     }
     table = format_table(result)
     print(table)
-    out = Path(out_dir)
-    name = f"{config.preset or 'custom'}-{config.space}"
-    atomic_write_json(out / f"{name}.json", result)
-    atomic_write_text(out / f"{name}.md", table + "\n")
+    json_path, md_path = output_paths(config, out_dir)
+    atomic_write_json(json_path, result)
+    atomic_write_text(md_path, table + "\n")
     return result
+
+
+def output_paths(config: Config, out_dir) -> tuple[Path, Path]:
+    """The .json and .md files `run_bench` writes (the CLI checks them before running)."""
+    name = f"{config.preset or 'custom'}-{config.space}"
+    return Path(out_dir) / f"{name}.json", Path(out_dir) / f"{name}.md"
 
 
 def _median_time(fn, repeats: int) -> float:
