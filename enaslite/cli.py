@@ -7,18 +7,57 @@ Commands:
     sample    reload a saved controller and print sampled architectures
     bench     benchmark supernet and controller speed
 Only this module parses flags; library code takes a `Config`.
+
+A user error is one line on stderr, "error: argument `X`: expected ..., received ...", and exit status 2, found
+before any training starts; Ctrl-C prints one line and exits with 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from enaslite.config import PRESETS, preset
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors raised as one-line `ValueError`s in the house style instead of usage + exit."""
+
+    def error(self, message):
+        message = re.sub(r"^argument ([^:]+): invalid choice: (.*) \(choose from (.*)\)$",
+                         r"argument \1: expected one of \3, received \2", message)
+        message = re.sub(r"^the following arguments are required: (.*)$",
+                         r"argument \1: expected a value (required), received none", message)
+        message = re.sub(r"^(argument [^:]+: expected one argument)$", r"\1, received none", message)
+        message = re.sub(r"^(argument [^:]+: expected \d+ arguments)$", r"\1, received fewer", message)
+        message = re.sub(r"^unrecognized arguments: (.*)$",
+                         r"argument \1: expected an option of this command (see --help), received an unknown one",
+                         message)
+        message = re.sub(r"^argument ([^:]+):", r"argument `\1`:", message)
+        raise ValueError(message)
+
+
+def _int_at_least(low: int):
+    """An argparse `type` accepting ints >= `low`; argparse prefixes the flag to the message."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low}, received {text!r}")
+        return value
+    return parse
+
+
+def _one_line(message) -> str:
+    return " ".join(str(message).split("\n"))
 
 
 def _arc_class(space: str):
@@ -34,8 +73,8 @@ def _common(p: argparse.ArgumentParser, epochs_help: str) -> None:
     p.add_argument("--preset", default="cpu-macro", help=f"named config, one of {sorted(PRESETS)}")
     p.add_argument("--dataset", help="cifar10, cifar100, fashion_mnist, or a path to an .npz with x_train, y_train, "
                                      "x_test, y_test (default: the preset's)")
-    p.add_argument("--epochs", type=int, help=epochs_help)
-    p.add_argument("--seed", type=int, help="seed for weights, data order, augmentation and the controller")
+    p.add_argument("--epochs", type=_int_at_least(1), help=epochs_help)
+    p.add_argument("--seed", type=_int_at_least(0), help="seed for weights, data order, augmentation and the controller")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override any config field by dotted path, e.g. --set final.out_filters=32 (repeatable)")
     p.add_argument("--run-dir", required=True, help="run directory (resumed if it holds a checkpoint)")
@@ -43,7 +82,6 @@ def _common(p: argparse.ArgumentParser, epochs_help: str) -> None:
 
 
 def _parse_value(text: str):
-    import json
     try:
         return json.loads(text)
     except ValueError:
@@ -60,12 +98,33 @@ def _config(args, phase: str):
         overrides[f"{phase}.epochs"] = args.epochs
     if args.seed is not None:
         overrides["seed"] = args.seed
+    config = preset(args.preset, **overrides)
+    sets = []
     for item in args.set:
         if "=" not in item:
             raise ValueError(f"argument `--set`: expected FIELD=VALUE, received {item!r}")
         key, value = item.split("=", 1)
-        overrides[key.strip()] = _parse_value(value.strip())
-    return preset(args.preset, **overrides)
+        sets.append((item, key.strip(), _parse_value(value.strip())))
+    try:
+        return config.override(**{key: value for _, key, value in sets})
+    except (ValueError, TypeError) as e:
+        error = e
+    # Name the item at fault: the first one that fails on its own (else all of them: a clash between fields).
+    for item, key, value in sets:
+        try:
+            config.override(**{key: value})
+        except (ValueError, TypeError) as e:
+            raise _set_error(item, key, value, e) from None
+    raise _set_error(" --set ".join(args.set), None, None, error) from None
+
+
+def _set_error(item: str, key, value, error: Exception) -> ValueError:
+    message = _one_line(error)
+    inner = f"argument `{key}`: "
+    if key is None or message.startswith(inner):  # the config's own house-style message
+        return ValueError(f"argument `--set {item}`: {message.removeprefix(inner)}")
+    return ValueError(f"argument `--set {item}`: expected a valid value for `{key}`, received {value!r} "
+                      f"({type(error).__name__}: {message})")
 
 
 def _read_arc(args, config):
@@ -77,17 +136,63 @@ def _read_arc(args, config):
     if args.arc:
         return cls.from_string(args.arc)
     if args.arc_file:
-        text = Path(args.arc_file).read_text()
-        if text.lstrip().startswith("{"):
-            import json
-            return cls.from_dict(json.loads(text))
-        return cls.from_string(text)
+        return _read_arc_file(cls, args.arc_file)
     import numpy as np
     rng = np.random.default_rng(config.seed)
     c = config.final
     if config.space == "macro":
         return cls.random(rng, c.num_layers, num_ops=c.num_branches or 6)
     return cls.random(rng, num_nodes=c.num_cells, num_ops=c.num_branches or 5)
+
+
+def _read_arc_file(cls, path: str):
+    def fail(expected, received):
+        return ValueError(f"argument `--arc-file`: expected {expected}, received {received}")
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail("an existing file", f"{path!r}, which does not exist") from None
+    except IsADirectoryError:
+        raise fail("a file", f"the directory {path!r}") from None
+    except UnicodeDecodeError as e:
+        raise fail("a UTF-8 text file", f"{path!r} ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise fail("a readable file", f"{path!r} ({e.strerror or e})") from None
+    if not text.lstrip().startswith("{"):
+        return cls.from_string(text)
+    try:
+        d = json.loads(text)
+    except ValueError as e:
+        raise fail(f"a JSON architecture dict in {path}",
+                   f"invalid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    return cls.from_dict(d)
+
+
+def _load_data(config):
+    """The dataset, loaded and validated here so a bad one is refused before the run directory is touched."""
+    from enaslite.data import load_dataset_from_config
+    return load_dataset_from_config(config.data)
+
+
+def _check_init_controller(path) -> None:
+    """Refuses a path that cannot be controller weights, before search() creates anything."""
+    def fail(received):
+        raise ValueError(f"argument `--init-controller`: expected a controller .weights.h5 file (as search saves "
+                         f"them), received {received}")
+
+    p = Path(path)
+    if not p.exists():
+        fail(f"{path!r}, which does not exist")
+    if not p.is_file():
+        fail(f"{path!r}, which is not a file")
+    if not p.name.endswith(".weights.h5"):
+        fail(f"{path!r}, whose name does not end in .weights.h5")  # keras' load_weights dispatches on the suffix
+    if not os.access(p, os.R_OK):
+        fail(f"{path!r}, which is not readable")
+    import h5py
+    if not h5py.is_hdf5(p):
+        fail(f"{path!r}, which is not an HDF5 file")
 
 
 def _add_arc_args(p):
@@ -99,9 +204,10 @@ def _add_arc_args(p):
 def cmd_retrain(args) -> int:
     config = _config(args, "final")
     arc = _read_arc(args, config)
+    data = _load_data(config)
     from enaslite.retrain import retrain
     print(f"retraining {config.space} arc {arc.to_string()}\n{arc.describe()}", flush=True)
-    acc = retrain(arc, config, args.run_dir, verbose=0 if args.quiet else 1)
+    acc = retrain(arc, config, args.run_dir, data, verbose=0 if args.quiet else 1)
     print(f"final test accuracy: {acc:.4f}")
     return 0
 
@@ -128,10 +234,14 @@ def cmd_search(args) -> int:
     if args.reference_macro_bug:
         overrides["reference_macro_bug"] = True
     config = _config(args, "search").override(**overrides)
+    if args.init_controller is not None:
+        _check_init_controller(args.init_controller)
+    data = _load_data(config)
     from enaslite.search import search
     print(f"search: {config.space} space, {config.data.dataset}, preset {config.preset}, {config.search.epochs} "
           f"epochs, controller {config.controller.mode}", flush=True)
-    summary = search(config, args.run_dir, init_controller=args.init_controller, verbose=0 if args.quiet else 1)
+    summary = search(config, args.run_dir, data, init_controller=args.init_controller,
+                     verbose=0 if args.quiet else 1)
     print(f"done: last epoch {summary.get('epoch')}, logged shared-weight acc {summary.get('logged_acc_mean')}")
     return 0
 
@@ -144,16 +254,38 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def _check_bench_out(out: str, files, overwrite: bool) -> None:
+    """Refuses, before the benchmark runs, an --out that cannot take the results or would overwrite some."""
+    def fail(expected, received):
+        raise ValueError(f"argument `--out`: expected {expected}, received {received}")
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        fail("a directory", f"the file {out!r}")
+    probe = p
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        fail("a directory path", f"{out!r}, which lies under the file {str(probe)!r}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        fail("a writable directory", f"{out!r} ({str(probe)!r} is not writable)")
+    existing = [f.name for f in files if f.exists()]
+    if existing and not overwrite:
+        fail("a directory without this benchmark's results (pass --overwrite to replace them)",
+             f"{out!r} holding {existing}")
+
+
 def cmd_bench(args) -> int:
-    from enaslite.bench import run_bench
+    from enaslite.bench import output_paths, run_bench
     overrides = {"space": args.space} if args.space else {}
-    run_bench(preset(args.preset, **overrides), args.out, steps=args.steps, repeats=args.repeats,
-              num_arcs=args.num_arcs)
+    config = preset(args.preset, **overrides)
+    _check_bench_out(args.out, output_paths(config, args.out), args.overwrite)
+    run_bench(config, args.out, steps=args.steps, repeats=args.repeats, num_arcs=args.num_arcs)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m enaslite", description=__doc__,
+    parser = _Parser(prog="python -m enaslite", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -165,10 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("params", help="print a child model's parameter count")
     p.add_argument("--space", choices=("macro", "micro"))
     p.add_argument("--preset", default="enas-macro", help=f"named config, one of {sorted(PRESETS)}")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=_int_at_least(0), default=None)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
-    p.add_argument("--input-shape", type=int, nargs=3, default=(32, 32, 3), metavar=("H", "W", "C"))
-    p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--input-shape", type=_int_at_least(1), nargs=3, default=(32, 32, 3), metavar=("H", "W", "C"))
+    p.add_argument("--num-classes", type=_int_at_least(1), default=10)
     p.add_argument("--aux", action="store_true", help="count the auxiliary head too (micro)")
     _add_arc_args(p)
     p.set_defaults(func=cmd_params, dataset=None, epochs=None)
@@ -185,29 +317,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="reload a saved controller and print sampled architectures")
     p.add_argument("--run-dir", required=True, help="a search run directory")
-    p.add_argument("--epoch", type=int, required=True, help="epoch whose saved controller weights to load")
-    p.add_argument("-n", type=int, default=10, help="number of architectures")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--epoch", type=_int_at_least(1), required=True,
+                   help="epoch (1-based) whose saved controller weights to load")
+    p.add_argument("-n", type=_int_at_least(1), default=10, help="number of architectures")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="sampling seed")
     p.add_argument("--preset", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("bench", help="benchmark supernet and controller speed (ratios within one run)")
     p.add_argument("--preset", default="cpu-macro", help=f"named config, one of {sorted(PRESETS)}")
     p.add_argument("--space", choices=("macro", "micro"), help="search space (default: the preset's)")
-    p.add_argument("--steps", type=int, default=30,
+    p.add_argument("--steps", type=_int_at_least(1), default=30,
                    help="timed training steps per measurement (a multiple of --num-arcs)")
-    p.add_argument("--repeats", type=int, default=5, help="timed rounds; the fastest counts")
-    p.add_argument("--num-arcs", type=int, default=3, help="sampled architectures shared by both sides of (a)")
-    p.add_argument("--out", default="runs/bench", help="directory for the saved table")
+    p.add_argument("--repeats", type=_int_at_least(1), default=5, help="timed rounds; the fastest counts")
+    p.add_argument("--num-arcs", type=_int_at_least(2), default=3,
+                   help="sampled architectures shared by both sides of (a)")
+    p.add_argument("--out", default="bench-out", help="directory for the saved table (<preset>-<space>.md, .json)")
+    p.add_argument("--overwrite", action="store_true", help="replace results already saved in --out")
     p.set_defaults(func=cmd_bench)
     return parser
 
 
+def _os_error(e: OSError) -> str:
+    if e.filename is None:  # raised by our own code with a full message
+        return _one_line(e)
+    paths = repr(str(e.filename)) + (f" -> {str(e.filename2)!r}" if e.filename2 is not None else "")
+    return f"cannot use {paths}: {e.strerror or type(e).__name__}"
+
+
+def _interrupted(args) -> str:
+    if getattr(args, "command", None) in ("search", "retrain"):
+        return (f"interrupted: {args.command} stopped; rerun the same command to resume from the last complete "
+                f"epoch in {args.run_dir}")
+    return "interrupted"
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Runs one command; returns the exit status (0, 2 for a user error, 130 for Ctrl-C)."""
+    args = None
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(_interrupted(args), file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"error: {_os_error(e)}", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
