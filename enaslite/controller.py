@@ -262,6 +262,25 @@ class Controller(keras.Model):
                 "log_prob": tf.reduce_mean(out["log_prob"]), "grad_norm": tf.linalg.global_norm(grads),
                 "skip_penalty": tf.reduce_mean(out["skip_penalty"])}
 
+    def load_policy(self, path) -> None:
+        """Loads the policy saved in `path` (a `.weights.h5` of `save_weights`), and only the policy.
+
+        The sampling generator keeps this controller's own seed state, so two runs that start from one saved
+        policy with different seeds sample different architectures; the baseline (another task's reward scale)
+        and Adam's moments start afresh.
+        """
+        own_state = np.asarray(self.seed_generator.state)
+        try:
+            self.load_weights(str(path))
+        except Exception as e:  # h5py and Keras raise many types; the user needs the file and the reason
+            raise ValueError(f"argument `init_controller`: expected controller weights of a {self.name} with "
+                             f"lstm_size={self.lstm_size}, received {path} ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''})") from None
+        self.seed_generator.state.assign(own_state)
+        self.baseline.assign(0.0)
+        for var in self.controller_optimizer.variables:
+            var.assign(np.zeros(var.shape, var.dtype))
+
     # -- saving: the sampling generator state travels with the weights ------------------------------------------
     def save_own_variables(self, store):
         super().save_own_variables(store)

@@ -15,6 +15,7 @@ Deviations from the reference, and why:
 from __future__ import annotations
 
 import functools
+import hashlib
 import gzip
 import math
 import os
@@ -201,6 +202,23 @@ class Dataset:
 
     def __repr__(self):
         return f"<Dataset {self.summary()}>"
+
+    def fingerprint(self) -> dict:
+        """Identity of the data a run saw: name, shapes, class count, split sizes and a hash of every array.
+
+        Run directories store it, so a run resumed or extended with other data is refused before anything is
+        written. Cached: the arrays of a `Dataset` are never modified after construction.
+        """
+        if getattr(self, "_fingerprint", None) is None:
+            h = hashlib.blake2b(digest_size=16)
+            for split in SPLITS:
+                for a in self.split(split):
+                    h.update(str((a.dtype.str, a.shape)).encode())
+                    h.update(np.ascontiguousarray(a).data)
+            self._fingerprint = {"name": self.name, "num_classes": int(self.num_classes),
+                                 "input_shape": list(self.input_shape),
+                                 "sizes": {s: self.num_examples(s) for s in SPLITS}, "hash": h.hexdigest()}
+        return dict(self._fingerprint)
 
 
 # -- loading --------------------------------------------------------------------------------------------------------

@@ -7,13 +7,14 @@ models scheduled drop-path and an optional auxiliary head. One difference: the r
 train on everything) so that every epoch also reports a validation accuracy.
 
 The run directory gets `config.json`, `arc.json`, `metrics.csv` (one row per epoch: epoch, lr, train_loss (cross-
-entropy), train_objective (cross-entropy + L2 + aux), train_acc, valid_acc, test_acc, seconds), `checkpoint.npz`
+entropy), train_objective (cross-entropy + L2 + aux), train_acc, valid_acc, test_acc, seconds_train (the
+training steps), seconds (the whole epoch)), `run.json` (kind and identity: architecture, dataset fingerprint),
+`checkpoint.npz`
 (every epoch; resumed from when the same directory is used again) and finally `finished.json`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
 import keras
@@ -25,7 +26,10 @@ from enaslite.data import Batches, Dataset, eval_batches, load_dataset_from_conf
 from enaslite.macro_arc import MacroArc
 from enaslite.micro_arc import MicroArc
 from enaslite.ops import DropPathSchedule
-from enaslite.runs import RunDir, atomic_write_json, read_csv, restore_model, model_arrays, write_csv
+from enaslite.loop import train_epoch
+from enaslite.runs import (RunDir, atomic_write_json, finished_message, model_arrays, read_csv, restore_model,
+                           write_csv)
+from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
 
 METRICS = "metrics.csv"
@@ -39,7 +43,8 @@ def build_final_model(arc, config: Config, dataset: Dataset) -> keras.Model:
                         drop_path_keep_prob=c.drop_path_keep_prob, aux_head=c.aux_weight > 0, seed=config.seed)
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     metrics = ["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="ce")]
-    optimizer = keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True)
+    # grad_bound None: no clipping, which is what the reference's (no-op) clipping does (docs/departures.md).
+    optimizer = keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True, clipnorm=c.grad_bound)
     if isinstance(model.output, list):
         model.compile(optimizer, loss=[ce, ce], loss_weights=[1.0, c.aux_weight], metrics=[metrics, []],
                       jit_compile=False)
@@ -76,49 +81,76 @@ def evaluate_accuracy(model: keras.Model, dataset: Dataset, split: str, batch_si
     return correct / total if total else float("nan")
 
 
-def _check_arc(arc, config: Config):
+def check_arc(arc, config: Config, phase: str = "final") -> None:
+    """Fails unless `arc` belongs to `config.space` and fits the `phase` child (layer count, op ids)."""
     expected = MacroArc if config.space == "macro" else MicroArc
     if not isinstance(arc, expected):
         raise ValueError(f"argument `arc`: expected a {expected.__name__} for space {config.space!r}, received "
                          f"{type(arc).__name__}")
+    c = config.child(phase)
     if isinstance(arc, MacroArc):
-        limit = config.final.num_branches or 6
+        if arc.num_layers != c.num_layers:
+            raise ValueError(f"argument `arc`: expected {c.num_layers} layers ({phase}.num_layers of preset "
+                             f"{config.preset or 'custom'}), received an architecture of {arc.num_layers} layers; "
+                             f"pass --set {phase}.num_layers={arc.num_layers} to train it at that depth")
+        limit = c.num_branches or 6
         bad = [l for l, op in enumerate(arc.ops) if op >= limit]
         if bad:
-            raise ValueError(f"argument `arc`: expected op ids < final.num_branches={limit}, received op "
+            raise ValueError(f"argument `arc`: expected op ids < {phase}.num_branches={limit}, received op "
                              f"{arc.ops[bad[0]]} at layer {bad[0]}")
+    elif arc.num_nodes != c.num_cells:
+        raise ValueError(f"argument `arc`: expected {c.num_cells} nodes per cell ({phase}.num_cells), received an "
+                         f"architecture of {arc.num_nodes} nodes")
 
 
-def _history_value(history: dict, suffix: str) -> float:
-    keys = [k for k in history if k == suffix or k.endswith("_" + suffix)]
-    return float(history[keys[0]][-1]) if keys else float("nan")
+def _history_value(logs: dict, suffix: str) -> float:
+    keys = [k for k in logs if k == suffix or k.endswith("_" + suffix)]
+    return float(logs[keys[0]]) if keys else float("nan")
 
 
-def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, verbose: int = 1) -> float:
+def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, verbose: int = 1,
+            overwrite: bool = False) -> float:
     """Trains `arc` from scratch with `config.final` and returns the final test accuracy.
 
+    Everything that can be checked (the arc against the config, the dataset, the run dir's stored config, kind,
+    architecture and dataset fingerprint) is checked before anything is written, so a refused call leaves the run
+    dir as it was. A finished run is never retrained or rewritten: its stored test accuracy is returned, unless
+    `overwrite` is set, which deletes the run's files and starts afresh.
+
     Args:
-        arc: a `MacroArc` or `MicroArc` matching `config.space`.
+        arc: a `MacroArc` or `MicroArc` matching `config.space` and `config.final`'s size.
         config: the experiment config; `config.final` holds the model size and training recipe.
         run_dir: directory for config, metrics and checkpoints. If it holds a checkpoint of the same run, training
-            resumes after the last complete epoch. `final.epochs` may be raised to extend a finished run.
+            resumes after the last complete epoch. `final.epochs` may be raised to extend a run whose checkpoint
+            is present.
         dataset: a `Dataset` to use instead of the one `config.data` names.
         verbose: 0 silent, 1 progress bar per epoch.
+        overwrite: delete an existing run in `run_dir` (finished or not) and train from scratch.
     """
-    _check_arc(arc, config)
+    check_arc(arc, config)
     run = RunDir(run_dir)
-    run.start(config, resumable_fields=("final.epochs",))
-    arc_file = run / "arc.json"
-    if arc_file.exists():
-        if json.loads(arc_file.read_text()) != arc.to_dict():
-            raise ValueError(f"argument `arc`: expected the architecture stored in {arc_file}, received a different one")
-    atomic_write_json(arc_file, arc.to_dict())
-
-    keras.utils.set_random_seed(config.seed)
+    run.check_location()
     data = dataset if dataset is not None else load_dataset_from_config(config.data)
-    atomic_write_json(run / "dataset.json", {"summary": data.summary(), "name": data.name})
+    identity = {"arc": arc.to_dict(), "dataset": data.fingerprint()}
     c = config.final
+    if not overwrite:
+        run.check("retrain", config, identity, resumable_fields=("final.epochs",))
+        done = run.finished()
+        if done is not None and done.get("epochs", 0) >= c.epochs:
+            if verbose:
+                print(finished_message(run, f"{done['epochs']} epochs, test accuracy {done['test_acc']:.4f}"))
+            return float(done["test_acc"])
+        if done is not None and run.load_checkpoint() is None:
+            raise ValueError(f"argument `final.epochs`: {run.path} finished {done.get('epochs')} epochs and its "
+                             f"checkpoint (not kept in git) is missing, so it can't be extended to {c.epochs}; "
+                             f"use a new run directory or --overwrite")
+    seed_everything(config.seed)
     model = build_final_model(arc, config, data)
+    if overwrite:
+        run.clear()
+    run.create("retrain", config, identity)
+    atomic_write_json(run / "arc.json", arc.to_dict())
+    atomic_write_json(run / "dataset.json", {"summary": data.summary(), "name": data.name})
     atomic_write_json(run / "model.json", {"params": int(model.count_params()), "name": model.name})
 
     rows, start = [], 0
@@ -128,12 +160,11 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
         model.optimizer.build(model.trainable_variables)
         restore_model(arrays, model, model.optimizer)
         rows = [r for r in read_csv(run / METRICS) if r["epoch"] <= start]
-    if start >= c.epochs and run.finished():
-        return float(run.finished()["test_acc"])
     run.unfinish()
 
     steps = c.steps_per_epoch or len(Batches(data, "train", c.batch_size, seed=config.seed))
     schedule = DropPathSchedule(total_steps=c.epochs * steps, initial_step=start * steps)
+    schedule.set_model(model)
     test_acc = rows[-1]["test_acc"] if rows else float("nan")
     for epoch in range(start, c.epochs):
         lr = sgdr_lr(epoch, c.lr_max, c.lr_min, c.lr_t0, c.lr_tmul)
@@ -143,18 +174,17 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
         if isinstance(model.output, list):
             batches = _AuxLabels(batches)
         t0 = time.perf_counter()
-        # shuffle=False: `Batches` already shuffles per (seed, epoch); Keras' own reshuffle of the batch order draws
-        # from Python's global `random`, which a resumed process cannot replay.
-        hist = model.fit(batches, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose, callbacks=[schedule],
-                         shuffle=False)
+        logs = train_epoch(model, batches, verbose=verbose, on_batch_begin=schedule.on_train_batch_begin)
+        t_train = time.perf_counter() - t0
         valid_acc = evaluate_accuracy(model, data, "valid", c.eval_batch_size)
         test_acc = evaluate_accuracy(model, data, "test", c.eval_batch_size)
         rows.append({
             "epoch": epoch + 1, "lr": lr,
-            "train_loss": _history_value(hist.history, "ce"),
-            "train_objective": float(hist.history["loss"][-1]),
-            "train_acc": _history_value(hist.history, "accuracy"),
+            "train_loss": _history_value(logs, "ce"),
+            "train_objective": float(logs["loss"]),
+            "train_acc": _history_value(logs, "accuracy"),
             "valid_acc": valid_acc, "test_acc": test_acc,
+            "seconds_train": round(t_train, 3),
             "seconds": round(time.perf_counter() - t0, 3),
         })
         if verbose:

@@ -93,57 +93,121 @@ def _num(v: str):
 class RunDir:
     """A run directory (see the module docstring).
 
+    Nothing is created or written until `create` (or a later write) is called, and `check` validates everything
+    that can be validated without writing: a command that is refused leaves the file system as it was.
+
     Args:
-        path: the directory; created if missing.
+        path: the directory.
     """
 
     CONFIG = "config.json"
+    RUN = "run.json"
     CHECKPOINT = "checkpoint.npz"
     FINISHED = "finished.json"
 
     def __init__(self, path):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
 
     def __truediv__(self, name: str) -> Path:
         return self.path / name
 
-    # -- config ------------------------------------------------------------------------------------------------------
-    def start(self, config: Config, resumable_fields: tuple = ()) -> None:
-        """Stores `config`, or checks it against the stored one when resuming.
+    def exists(self) -> bool:
+        return (self / self.CONFIG).exists()
 
-        Fields named in `resumable_fields` (dotted, e.g. ``final.epochs``) may differ, so a finished run can be
-        extended; any other difference raises, because a resumed run must continue the same experiment.
-        """
-        stored = self.load_config()
-        if stored is not None:
-            diffs = _diff(stored.to_dict(), config.to_dict())
-            bad = [d for d in diffs if d not in resumable_fields]
-            if bad:
-                raise ValueError(
-                    f"argument `run_dir`: expected a new directory or one holding the same config, received "
-                    f"{self.path} whose config differs in {bad}; use a new run directory")
+    # -- validation (writes nothing) -----------------------------------------------------------------------------
+    def check_location(self) -> None:
+        """Fails unless the directory exists as a writable directory or could be created."""
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"argument `run_dir`: expected a directory, received the file {p}")
+        probe = p
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ValueError(f"argument `run_dir`: expected a directory path, received {p}, which lies under the "
+                             f"file {probe}")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise ValueError(f"argument `run_dir`: expected a writable directory, received {p} "
+                             f"({probe} is not writable)")
+
+    def check(self, kind: str, config: Config, identity: Mapping[str, Any] = (),
+              resumable_fields: tuple = ()) -> None:
+        """Fails, writing nothing, unless this dir is new or holds the same `kind` of run with the same config
+        (fields in `resumable_fields`, dotted such as ``final.epochs``, may differ so a run can be extended) and the
+        same `identity` (dataset fingerprint, architecture, initial controller: see `describe_identity`)."""
+        if not self.exists():
+            if self.path.is_dir() and any(self.path.iterdir()):
+                stray = sorted(x.name for x in self.path.iterdir())[:5]
+                raise ValueError(f"argument `run_dir`: expected an empty or new directory, or a run directory, "
+                                 f"received {self.path} holding {stray} and no {self.CONFIG}")
+            return
+        stored_kind = self.kind()
+        if stored_kind != kind:
+            raise ValueError(f"argument `run_dir`: expected a {kind} run directory, received {self.path}, which "
+                             f"holds a {stored_kind} run; use a new run directory")
+        diffs = _diff(self.load_config().to_dict(), config.to_dict())
+        bad = [d for d in diffs if d not in resumable_fields]
+        if bad:
+            raise ValueError(
+                f"argument `run_dir`: expected a new directory or one holding the same config, received "
+                f"{self.path} whose config differs in {bad}; use a new run directory")
+        stored = self.load_run().get("identity", {})
+        for key, value in dict(identity).items():
+            if key in stored and stored[key] != _jsonable(value):
+                raise ValueError(f"argument `{key}`: this run dir ({self.path}) was made with "
+                                 f"{describe_identity(key, stored[key])}; received "
+                                 f"{describe_identity(key, _jsonable(value))}; use a new run directory")
+
+    def kind(self) -> str | None:
+        """`search` or `retrain` (dirs written before run.json existed: inferred from their files)."""
+        kind = self.load_run().get("kind")
+        if kind is None and self.exists():
+            kind = "retrain" if (self / "arc.json").exists() else "search"
+        return kind
+
+    # -- writing -------------------------------------------------------------------------------------------------
+    def create(self, kind: str, config: Config, identity: Mapping[str, Any] = ()) -> None:
+        """Creates the directory and stores the config and the run's identity (call after `check`)."""
+        run = self.load_run()
+        run.update(kind=kind, identity={**run.get("identity", {}), **_jsonable(dict(identity))})
+        run.setdefault("created_by", {"enaslite": _version(), "backend": _backend()})
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self / self.RUN, run)
         atomic_write_text(self / self.CONFIG, config.to_json() + "\n")
+
+    def clear(self) -> None:
+        """Deletes every file of the run (for an explicit overwrite); other files are left alone."""
+        if not self.path.is_dir():
+            return
+        for p in self.path.iterdir():
+            if p.is_file() and (p.name in (self.CONFIG, self.RUN, self.CHECKPOINT, self.FINISHED)
+                                or p.suffix in (".csv", ".jsonl", ".json", ".npz", ".h5", ".txt")):
+                p.unlink()
 
     def load_config(self) -> Config | None:
         p = self / self.CONFIG
         return Config.from_json(p.read_text()) if p.exists() else None
 
+    def load_run(self) -> dict:
+        p = self / self.RUN
+        return json.loads(p.read_text()) if p.exists() else {}
+
     # -- checkpoints ---------------------------------------------------------------------------------------------
     def save_checkpoint(self, epoch: int, config: Config, arrays: Mapping[str, np.ndarray],
-                        state: Mapping[str, Any] | None = None) -> None:
+                        state: Mapping[str, Any] | None = None, name: str | None = None) -> None:
         """Saves `arrays` plus the config and `epoch` (number of complete epochs) in one atomic .npz."""
-        meta = {"epoch": int(epoch), "config": config.to_dict(), "state": dict(state or {})}
+        meta = {"epoch": int(epoch), "config": config.to_dict(), "state": dict(state or {}),
+                "backend": _backend()}
         buf = io.BytesIO()
         np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-        atomic_write_bytes(self / self.CHECKPOINT, buf.getvalue())
+        atomic_write_bytes(self / (name or self.CHECKPOINT), buf.getvalue())
 
-    def load_checkpoint(self):
+    def load_checkpoint(self, name: str | None = None):
         """Returns (epoch, arrays dict, state dict), or None when there is no checkpoint."""
-        p = self / self.CHECKPOINT
+        p = self / (name or self.CHECKPOINT)
         if not p.exists():
             return None
-        with np.load(p) as z:
+        with np.load(p, allow_pickle=False) as z:
             meta = json.loads(z["__meta__"].tobytes().decode())
             arrays = {k: z[k] for k in z.files if k != "__meta__"}
         return meta["epoch"], arrays, meta.get("state", {})
@@ -160,6 +224,45 @@ class RunDir:
         p = self / self.FINISHED
         if p.exists():
             p.unlink()
+
+
+def finished_message(run: RunDir, what: str) -> str:
+    """What a command says instead of touching a finished run."""
+    return (f"{run.path} is a finished run ({what}); its results are in {run.path}. Nothing was changed: pass "
+            f"--overwrite (overwrite=True) to run it again from scratch, or use a new run directory.")
+
+
+def describe_identity(key: str, value) -> str:
+    """A stored identity entry in words, for refusals."""
+    if key == "dataset" and isinstance(value, Mapping):
+        return (f"dataset {value.get('name')} ({value.get('num_classes')} classes, images "
+                f"{'x'.join(str(d) for d in value.get('input_shape', []))}, "
+                f"{value.get('sizes')}, content hash {str(value.get('hash'))[:12]})")
+    if key == "arc" and isinstance(value, Mapping):
+        return f"architecture {value}"
+    if key == "init_controller":
+        return f"initial controller {value}"
+    return f"{key} {value}"
+
+
+def file_identity(path) -> dict:
+    """A file's name and content hash, e.g. the controller weights a transfer run starts from."""
+    import hashlib
+    return {"file": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, sort_keys=True))
+
+
+def _version() -> str:
+    from enaslite import __version__
+    return __version__
+
+
+def _backend() -> str:
+    import keras
+    return keras.backend.backend()
 
 
 def _diff(a: Mapping, b: Mapping, prefix: str = "") -> list[str]:

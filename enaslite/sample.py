@@ -1,9 +1,10 @@
-"""Reloading a search run's saved controller and sampling architectures from it.
+"""Reloading a search run's saved controller, sampling architectures from it, and re-scoring them.
 
-`sample_from_run(run_dir, epoch, n)` rebuilds the controller of `run_dir`'s config, loads the weights saved at
-`epoch` and samples `n` architectures. When the run's supernet checkpoint is present, each architecture also gets
-its shared-weight accuracy on the whole validation split. That checkpoint holds the shared weights of the run's
-*last complete* epoch, whichever controller epoch is sampled.
+`sample_from_run(run_dir, epoch, n)` rebuilds the controller of `run_dir`'s config, loads the policy saved at
+`epoch` and samples `n` architectures with the given seed. Each architecture is then scored with the shared weights
+*of that same epoch* (`supernet_epochNNNN.npz`, kept at the controller save epochs; or the run's checkpoint when it
+holds exactly that epoch) on the first `num_valid` validation images (all of them by default). Every record says
+which weights scored it; without weights of that epoch no accuracy is given rather than one from another epoch.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from enaslite.data import eval_batches, load_dataset_from_config
-from enaslite.runs import RunDir
-from enaslite.search import _restore, build_controller, build_supernet, controller_path
+from enaslite.runs import RunDir, restore_model
+from enaslite.search import build_controller, build_supernet, controller_path, supernet_path
 
 
 def saved_epochs(run_dir) -> list[int]:
@@ -21,42 +22,77 @@ def saved_epochs(run_dir) -> list[int]:
                   for p in RunDir(run_dir).path.glob("controller_epoch*.weights.h5"))
 
 
-def load_controller(run_dir, epoch: int, seed: int = 0):
-    """The controller of `run_dir` as it was at the end of (1-based) `epoch`."""
+def _search_run(run_dir) -> RunDir:
     run = RunDir(run_dir)
+    if not run.exists() or run.kind() != "search":
+        raise ValueError(f"argument `run_dir`: expected a search run directory (with config.json and saved "
+                         f"controllers), received {run_dir}")
+    return run
+
+
+def load_controller(run_dir, epoch: int, seed: int = 0):
+    """The policy of `run_dir` as it was at the end of (1-based) `epoch`; `seed` drives its sampling."""
+    run = _search_run(run_dir)
     config = run.load_config()
-    if config is None:
-        raise ValueError(f"argument `run_dir`: expected a search run directory with config.json, received {run_dir}")
     path = controller_path(run.path, epoch)
     if not path.exists():
         raise ValueError(f"argument `epoch`: expected one of the saved epochs {saved_epochs(run_dir)}, "
                          f"received {epoch}")
     controller = build_controller(config, seed)
-    controller.load_weights(str(path))
+    controller.load_policy(path)
     return config, controller
 
 
-def sample_from_run(run_dir, epoch: int, n: int = 10, seed: int = 0) -> list[dict]:
-    """`n` architectures from the controller saved at `epoch`, with their shared-weight valid accuracy if possible."""
-    if not isinstance(n, int) or n < 1:
+def load_supernet(run_dir, epoch: int, data=None):
+    """(supernet with the shared weights of `epoch`, a description of those weights), or (None, why not)."""
+    run = _search_run(run_dir)
+    config = run.load_config()
+    source = supernet_path(run.path, epoch)
+    ckpt = run.load_checkpoint(source.name) if source.exists() else None
+    if ckpt is None:
+        last = run.load_checkpoint()
+        if last is None or last[0] != epoch:
+            return None, (f"none: {run.path} keeps no shared weights of epoch {epoch} (supernet weights are kept at "
+                          f"the controller save epochs, and are not in git)")
+        ckpt, source = last, run / run.CHECKPOINT
+    net = build_supernet(config, data if data is not None else load_dataset_from_config(config.data))
+    restore_model(ckpt[1], net, prefix="net_" if source.name == run.CHECKPOINT else "")
+    return net, f"shared weights of epoch {epoch} ({source.name})"
+
+
+def sample_from_run(run_dir, epoch: int, n: int = 10, seed: int = 0, num_valid: int | None = None) -> list[dict]:
+    """`n` architectures from the policy saved at `epoch`, each with its shared-weight accuracy on the first
+    `num_valid` validation images (None = all) under that epoch's shared weights, when they were kept.
+
+    Returns one dict per architecture: `arc`, `log_prob`, `valid_acc` (None when unscored), `num_valid`, `weights`.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"argument `n`: expected an int >= 1, received {n!r}")
+    if num_valid is not None and (not isinstance(num_valid, int) or isinstance(num_valid, bool) or num_valid < 1):
+        raise ValueError(f"argument `num_valid`: expected None or an int >= 1, received {num_valid!r}")
     config, controller = load_controller(run_dir, epoch, seed)
     s = controller.sample(n)
-    accs = [None] * n
-    ckpt = RunDir(run_dir).load_checkpoint()
-    if ckpt is not None:
-        data = load_dataset_from_config(config.data)
-        net = build_supernet(config, data)
-        _restore(ckpt[1], net, build_controller(config, seed))
-        accs = [_valid_accuracy(net, arc, data, config.search.eval_batch_size) for arc in s.arcs]
-    return [{"arc": a.to_string(), "log_prob": float(lp), "valid_acc": acc}
+    data = load_dataset_from_config(config.data)
+    net, weights = load_supernet(run_dir, epoch, data)
+    accs, used = [None] * n, None
+    if net is not None:
+        scored = [score_arc(net, arc, data, config.search.eval_batch_size, num_valid) for arc in s.arcs]
+        accs, used = [a for a, _ in scored], scored[0][1]
+    return [{"arc": a.to_string(), "log_prob": float(lp), "valid_acc": acc, "num_valid": used, "weights": weights}
             for a, lp, acc in zip(s.arcs, s.log_probs, accs)]
 
 
-def _valid_accuracy(net, arc, data, batch_size: int) -> float:
+def score_arc(net, arc, data, batch_size: int, num_valid: int | None = None) -> tuple[float, int]:
+    """(accuracy, images used) of `arc` with the supernet's shared weights on the first `num_valid` valid images."""
     flat = arc.to_flat()[None, :].astype("int32")
     correct = total = 0
     for x, y in eval_batches(data, "valid", batch_size):
-        correct += int(np.sum(np.argmax(net.predict_on_batch((x, flat)), -1) == y))
+        if num_valid is not None:
+            x, y = x[:num_valid - total], y[:num_valid - total]
+        # A short last batch is padded to full size, so the compiled predict step is never retraced.
+        logits = net.predict_on_batch((np.resize(x, (batch_size,) + x.shape[1:]), flat))[:len(y)]
+        correct += int(np.sum(np.argmax(logits, -1) == y))
         total += len(y)
-    return correct / total
+        if num_valid is not None and total >= num_valid:
+            break
+    return correct / total, total

@@ -35,7 +35,10 @@ from enaslite.config import Config
 from enaslite.data import Batches, Dataset, load_dataset_from_config
 from enaslite.macro_arc import MacroArc
 from enaslite.micro_arc import MicroArc
-from enaslite.runs import RunDir, read_csv, read_jsonl, restore_model, model_arrays, write_csv, write_jsonl
+from enaslite.loop import train_epoch
+from enaslite.runs import (RunDir, file_identity, finished_message, model_arrays, read_csv, read_jsonl, restore_model,
+                           write_csv, write_jsonl)
+from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
 
 EPOCHS = "epochs.csv"
@@ -45,6 +48,11 @@ SAMPLES = "samples.jsonl"
 def controller_path(run_dir, epoch: int) -> Path:
     """Where the controller weights of (1-based) `epoch` are kept."""
     return Path(run_dir) / f"controller_epoch{epoch:04d}.weights.h5"
+
+
+def supernet_path(run_dir, epoch: int) -> Path:
+    """Where the shared weights of (1-based) `epoch` are kept (large: not committed to git)."""
+    return Path(run_dir) / f"supernet_epoch{epoch:04d}.npz"
 
 
 def save_epochs(config: Config) -> tuple:
@@ -70,8 +78,10 @@ def build_supernet(config: Config, dataset: Dataset) -> keras.Model:
         net = MicroSupernet(c.num_layers, c.out_filters, dataset.num_classes, num_nodes=c.num_cells,
                             num_ops=num_ops(config), keep_prob=c.keep_prob, l2=c.l2, aux_weight=c.aux_weight)
         arc_len = 8 * c.num_cells
-    net.compile(keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    # `ce` logs the cross-entropy on its own; the loss adds L2 (and the aux head's term).
+    net.compile(keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True, clipnorm=c.grad_bound),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="ce")])
     # Build every variable now (also the optimizer's), so a checkpoint can be restored into it.
     x = np.zeros((2,) + dataset.input_shape, "float32")
     net((x, np.zeros((1, arc_len), "int32")), training=False)
@@ -173,30 +183,53 @@ def _restore(arrays, net, controller) -> None:
 
 
 def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_controller=None,
-           verbose: int = 1) -> dict:
+           verbose: int = 1, overwrite: bool = False) -> dict:
     """Runs the search and returns the last epoch's summary row.
+
+    Everything that can be checked (the run dir's stored config, kind, dataset fingerprint and initial controller)
+    is checked before anything is written. A finished run is never rerun or rewritten: its last row is returned,
+    unless `overwrite` is set, which deletes the run's files and starts afresh.
 
     Args:
         config: the experiment; `config.search` sizes the supernet, `config.controller` the controller.
-        run_dir: gets config.json, epochs.csv, samples.jsonl, controller weights and a checkpoint; a killed run
-            resumes from its last complete epoch when called again with the same directory.
+        run_dir: gets config.json, run.json, epochs.csv, samples.jsonl, controller and supernet weights of the
+            `controller.save_epochs`, and a checkpoint; a killed run resumes from its last complete epoch when
+            called again with the same arguments. `search.epochs` may be raised to extend a run whose checkpoint is
+            present.
         dataset: a `Dataset` used instead of the one `config.data` names.
-        init_controller: path of `.weights.h5` controller weights to start from (transfer).
+        init_controller: path of `.weights.h5` controller weights to start from (transfer). Only the policy is
+            taken: this run's seed drives sampling, and the baseline and Adam moments start afresh.
         verbose: 0 silent, 1 progress bars and one line per epoch.
+        overwrite: delete an existing run in `run_dir` (finished or not) and search from scratch.
     """
     run = RunDir(run_dir)
-    run.start(config, resumable_fields=("search.epochs",))
-    keras.utils.set_random_seed(config.seed)
+    run.check_location()
+    if init_controller is not None and not Path(init_controller).is_file():
+        raise ValueError(f"argument `init_controller`: expected a controller .weights.h5 file, received "
+                         f"{init_controller}")
     data = dataset if dataset is not None else load_dataset_from_config(config.data)
+    identity = {"dataset": data.fingerprint(),
+                "init_controller": None if init_controller is None else file_identity(init_controller)}
     c, k = config.search, config.controller
+    if not overwrite:
+        run.check("search", config, identity, resumable_fields=("search.epochs",))
+        done = run.finished()
+        if done is not None and done.get("epochs", 0) >= c.epochs:
+            if verbose:
+                print(finished_message(run, f"{done['epochs']} search epochs"))
+            return dict(done.get("last", {}))
+        if done is not None and run.load_checkpoint() is None:
+            raise ValueError(f"argument `search.epochs`: {run.path} finished {done.get('epochs')} epochs and its "
+                             f"checkpoint (not kept in git) is missing, so it can't be extended to {c.epochs}; "
+                             f"use a new run directory or --overwrite")
+    seed_everything(config.seed)
     net = build_supernet(config, data)
     controller = build_controller(config, config.seed)
     if init_controller is not None:
-        controller.load_weights(str(init_controller))
-        # Transfer the policy only: the baseline (another dataset's reward scale) and Adam's moments start afresh.
-        controller.baseline.assign(0.0)
-        for var in controller.controller_optimizer.variables:
-            var.assign(np.zeros(var.shape, var.dtype))
+        controller.load_policy(init_controller)  # fails on weights of another space or size, before any write
+    if overwrite:
+        run.clear()
+    run.create("search", config, identity)
     policy = Policy(config, controller)
     reward_bs = k.reward_batch_size or c.batch_size
 
@@ -207,8 +240,6 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
         _restore(arrays, net, controller)
         rows = [r for r in read_csv(run / EPOCHS) if r["epoch"] <= start]
         samples = [s for s in read_jsonl(run / SAMPLES) if s["epoch"] <= start]
-    elif init_controller is not None:
-        (run / "init_controller.txt").write_text(f"{init_controller}\n")
     run.unfinish()
 
     for epoch in range(start, c.epochs):
@@ -223,14 +254,11 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
         t0 = time.perf_counter()
         arcs, _, entropies = policy.sample(len(batches), rng)
         t_sample = time.perf_counter() - t0
-        # shuffle=False: `Batches` already shuffles per (seed, epoch); Keras' own reshuffle of the batch order draws
-        # from Python's global `random`, which a resumed process cannot replay.
-        hist = net.fit(ArcBatches(batches, arcs), initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
-                       shuffle=False)
+        logs = train_epoch(net, ArcBatches(batches, arcs), verbose=verbose)
         t_child = time.perf_counter() - t0 - t_sample
         hist_ops = _op_hist(arcs, num_ops(config))
-        row.update(lr=lr, train_loss=float(hist.history["loss"][-1]),
-                   train_acc=float(hist.history["accuracy"][-1]),
+        row.update(lr=lr, train_loss=float(logs["ce"]), train_objective=float(logs["loss"]),
+                   train_acc=float(logs["accuracy"]),
                    ctrl_entropy=float(np.mean(entropies)), skip_rate=_skip_rate(arcs))
 
         # -- 2. controller phase ---------------------------------------------------------------------------------
@@ -271,11 +299,13 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
             print(f"epoch {epoch + 1}/{c.epochs}: loss={row['train_loss']:.4f} acc={row['train_acc']:.4f} "
                   f"entropy={row['ctrl_entropy']:.3f} skip={row['skip_rate']:.3f} baseline={row['baseline']:.4f} "
                   f"logged_acc={row['logged_acc_mean']:.4f} ({row['seconds']:.1f}s)", flush=True)
-        if epoch + 1 in save_epochs(config):
-            controller.save_weights(str(controller_path(run.path, epoch + 1)))
         # Logs first, checkpoint last: on resume, rows beyond the checkpoint's epoch are dropped, never lost.
         write_csv(run / EPOCHS, rows)
         write_jsonl(run / SAMPLES, samples)
+        if epoch + 1 in save_epochs(config):
+            controller.save_weights(str(controller_path(run.path, epoch + 1)))
+            # The shared weights of this epoch, so its architectures can be re-scored later (`sample`).
+            run.save_checkpoint(epoch + 1, config, model_arrays(net), name=supernet_path(run.path, epoch + 1).name)
         run.save_checkpoint(epoch + 1, config, _checkpoint_arrays(net, controller))
     summary = dict(rows[-1]) if rows else {}
     run.finish({"epochs": c.epochs, "last": summary, "seconds": round(sum(r["seconds"] for r in rows), 3)})

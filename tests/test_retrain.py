@@ -24,7 +24,7 @@ def test_retrain_fashion_mnist_subset_beats_chance(tmp_path, fmnist_subset):
     assert acc > 0.5
     assert [r["epoch"] for r in rows] == [1, 2]
     assert set(rows[0]) == {"epoch", "lr", "train_loss", "train_objective", "train_acc", "valid_acc", "test_acc",
-                            "seconds"}
+                            "seconds_train", "seconds"}
     assert (tmp_path / "run" / "config.json").exists() and (tmp_path / "run" / "finished.json").exists()
 
 
@@ -59,5 +59,5 @@ def test_other_arc_in_same_run_dir_is_refused(tmp_path, fmnist_subset):
     cfg = preset("smoke", **{"final.epochs": 1})
     rng = np.random.default_rng(2)
     retrain(MacroArc.random(rng, 3), cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
-    with pytest.raises(ValueError, match="expected the architecture stored in"):
+    with pytest.raises(ValueError, match="argument `arc`: this run dir .* was made with architecture"):
         retrain(MacroArc((0, 0, 0), ((), (1,), (1, 1))), cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)

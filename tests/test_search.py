@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -66,7 +68,8 @@ def test_transfer_initialises_from_weights(macro_run, tmp_path, tiny):
     """--init-controller starts the search from another run's controller weights."""
     src = controller_path(macro_run[0], 2)
     search(_cfg(**{"search.epochs": 1}), tmp_path, dataset=tiny, init_controller=src, verbose=0)
-    assert (tmp_path / "init_controller.txt").read_text().strip() == str(src)
+    stored = json.loads((tmp_path / "run.json").read_text())["identity"]["init_controller"]
+    assert stored["file"] == src.name and len(stored["sha256"]) == 64
 
 
 @pytest.mark.parametrize("mode", ["frozen", "uniform"])
