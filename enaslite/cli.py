@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from enaslite.config import PRESETS, preset
+from enaslite.runs import RunDir, finished_message
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -77,7 +78,10 @@ def _common(p: argparse.ArgumentParser, epochs_help: str) -> None:
     p.add_argument("--seed", type=_int_at_least(0), help="seed for weights, data order, augmentation and the controller")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override any config field by dotted path, e.g. --set final.out_filters=32 (repeatable)")
-    p.add_argument("--run-dir", required=True, help="run directory (resumed if it holds a checkpoint)")
+    p.add_argument("--run-dir", required=True, help="run directory (resumed if it holds a checkpoint; a finished "
+                                                    "run is left as it is)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the run already in --run-dir (even a finished one) and start again")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -207,20 +211,32 @@ def cmd_retrain(args) -> int:
     data = _load_data(config)
     from enaslite.retrain import retrain
     print(f"retraining {config.space} arc {arc.to_string()}\n{arc.describe()}", flush=True)
-    acc = retrain(arc, config, args.run_dir, data, verbose=0 if args.quiet else 1)
+    already = _finished(args.run_dir, config.final.epochs, args.overwrite)
+    acc = retrain(arc, config, args.run_dir, data, verbose=0 if args.quiet else 1, overwrite=args.overwrite)
+    if already:
+        print(finished_message(RunDir(args.run_dir), f"{already['epochs']} epochs, test accuracy {acc:.4f}"))
     print(f"final test accuracy: {acc:.4f}")
     return 0
+
+
+def _finished(run_dir, epochs: int, overwrite: bool):
+    """The stored summary when `run_dir` is a run finished with at least `epochs` epochs (it will not be touched)."""
+    done = None if overwrite else RunDir(run_dir).finished() if Path(run_dir).is_dir() else None
+    return done if done is not None and done.get("epochs", 0) >= epochs else None
 
 
 def cmd_params(args) -> int:
     config = _config(args, "final")
     arc = _read_arc(args, config)
     from enaslite.child import build_child
+    from enaslite.retrain import check_arc
+    check_arc(arc, config)
     c = config.final
     shape = tuple(args.input_shape)
     model = build_child(arc, shape, args.num_classes, num_layers=c.num_layers, out_filters=c.out_filters,
                         keep_prob=c.keep_prob, drop_path_keep_prob=c.drop_path_keep_prob,
-                        aux_head=c.aux_weight > 0 and args.aux)
+                        aux_head=c.aux_weight > 0 and args.aux, aux_trainable=c.aux_trainable,
+                        macro_sep_as_conv=c.macro_sep_as_conv)
     import numpy as np
     trainable = int(sum(np.prod(v.shape) for v in model.trainable_variables))
     print(f"{config.space} child, {c.num_layers if config.space == 'micro' else arc.num_layers} layers, "
@@ -240,16 +256,23 @@ def cmd_search(args) -> int:
     from enaslite.search import search
     print(f"search: {config.space} space, {config.data.dataset}, preset {config.preset}, {config.search.epochs} "
           f"epochs, controller {config.controller.mode}", flush=True)
+    already = _finished(args.run_dir, config.search.epochs, args.overwrite)
     summary = search(config, args.run_dir, data, init_controller=args.init_controller,
-                     verbose=0 if args.quiet else 1)
+                     verbose=0 if args.quiet else 1, overwrite=args.overwrite)
+    if already:
+        print(finished_message(RunDir(args.run_dir), f"{already['epochs']} search epochs"))
     print(f"done: last epoch {summary.get('epoch')}, logged shared-weight acc {summary.get('logged_acc_mean')}")
     return 0
 
 
 def cmd_sample(args) -> int:
     from enaslite.sample import sample_from_run
-    for rec in sample_from_run(args.run_dir, args.epoch, args.n, seed=args.seed):
-        acc = "n/a (no supernet checkpoint)" if rec["valid_acc"] is None else f"{rec['valid_acc']:.4f}"
+    recs = sample_from_run(args.run_dir, args.epoch, args.n, seed=args.seed, num_valid=args.num_valid)
+    scored = f"on {recs[0]['num_valid']} validation images" if recs[0]["valid_acc"] is not None else "unscored"
+    print(f"{len(recs)} architectures from the controller of epoch {args.epoch} (seed {args.seed}); scored "
+          f"{scored} with {recs[0]['weights']}")
+    for rec in recs:
+        acc = "n/a" if rec["valid_acc"] is None else f"{rec['valid_acc']:.4f}"
         print(f"{rec['arc']}\n  log_prob={rec['log_prob']:.3f} shared-weight valid_acc={acc}")
     return 0
 
@@ -321,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epoch (1-based) whose saved controller weights to load")
     p.add_argument("-n", type=_int_at_least(1), default=10, help="number of architectures")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="sampling seed")
+    p.add_argument("--num-valid", type=_int_at_least(1), default=None,
+                   help="score on the first N validation images (default: all)")
     p.add_argument("--preset", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_sample)
 

@@ -27,7 +27,7 @@ from enaslite.macro_arc import MacroArc
 from enaslite.micro_arc import MicroArc
 from enaslite.ops import DropPathSchedule
 from enaslite.loop import train_epoch
-from enaslite.runs import (RunDir, atomic_write_json, finished_message, model_arrays, read_csv, restore_model,
+from enaslite.runs import (RunDir, atomic_write_json, model_arrays, read_csv, restore_model,
                            write_csv)
 from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
@@ -40,7 +40,8 @@ def build_final_model(arc, config: Config, dataset: Dataset) -> keras.Model:
     c = config.final
     model = build_child(arc, dataset.input_shape, dataset.num_classes, num_layers=c.num_layers,
                         out_filters=c.out_filters, keep_prob=c.keep_prob, l2=c.l2,
-                        drop_path_keep_prob=c.drop_path_keep_prob, aux_head=c.aux_weight > 0, seed=config.seed)
+                        drop_path_keep_prob=c.drop_path_keep_prob, aux_head=c.aux_weight > 0,
+                        aux_trainable=c.aux_trainable, macro_sep_as_conv=c.macro_sep_as_conv, seed=config.seed)
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     metrics = ["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="ce")]
     # grad_bound None: no clipping, which is what the reference's (no-op) clipping does (docs/departures.md).
@@ -137,8 +138,6 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
         run.check("retrain", config, identity, resumable_fields=("final.epochs",))
         done = run.finished()
         if done is not None and done.get("epochs", 0) >= c.epochs:
-            if verbose:
-                print(finished_message(run, f"{done['epochs']} epochs, test accuracy {done['test_acc']:.4f}"))
             return float(done["test_acc"])
         if done is not None and run.load_checkpoint() is None:
             raise ValueError(f"argument `final.epochs`: {run.path} finished {done.get('epochs')} epochs and its "

@@ -36,7 +36,7 @@ from enaslite.data import Batches, Dataset, load_dataset_from_config
 from enaslite.macro_arc import MacroArc
 from enaslite.micro_arc import MicroArc
 from enaslite.loop import train_epoch
-from enaslite.runs import (RunDir, file_identity, finished_message, model_arrays, read_csv, read_jsonl, restore_model,
+from enaslite.runs import (RunDir, file_identity, model_arrays, read_csv, read_jsonl, restore_model,
                            write_csv, write_jsonl)
 from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
@@ -76,7 +76,9 @@ def build_supernet(config: Config, dataset: Dataset) -> keras.Model:
     else:
         from enaslite.supernet_micro import MicroSupernet
         net = MicroSupernet(c.num_layers, c.out_filters, dataset.num_classes, num_nodes=c.num_cells,
-                            num_ops=num_ops(config), keep_prob=c.keep_prob, l2=c.l2, aux_weight=c.aux_weight)
+                            num_ops=num_ops(config), keep_prob=c.keep_prob, l2=c.l2, aux_weight=c.aux_weight,
+                            aux_trainable=c.aux_trainable, eval_dropout=c.eval_dropout,
+                            reference_fan_in=c.reference_fan_in)
         arc_len = 8 * c.num_cells
     # `ce` logs the cross-entropy on its own; the loss adds L2 (and the aux head's term).
     net.compile(keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True, clipnorm=c.grad_bound),
@@ -215,8 +217,6 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
         run.check("search", config, identity, resumable_fields=("search.epochs",))
         done = run.finished()
         if done is not None and done.get("epochs", 0) >= c.epochs:
-            if verbose:
-                print(finished_message(run, f"{done['epochs']} search epochs"))
             return dict(done.get("last", {}))
         if done is not None and run.load_checkpoint() is None:
             raise ValueError(f"argument `search.epochs`: {run.path} finished {done.get('epochs')} epochs and its "

@@ -61,3 +61,69 @@ def test_other_arc_in_same_run_dir_is_refused(tmp_path, fmnist_subset):
     retrain(MacroArc.random(rng, 3), cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
     with pytest.raises(ValueError, match="argument `arc`: this run dir .* was made with architecture"):
         retrain(MacroArc((0, 0, 0), ((), (1,), (1, 1))), cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
+
+
+def _snapshot(path):
+    from test_runs import snapshot
+    return snapshot(path)
+
+
+def test_finished_run_without_checkpoint_is_left_alone(tmp_path, fmnist_subset):
+    """A finished run whose checkpoint is absent (as in a fresh clone) is not restarted: same result, same bytes."""
+    cfg = preset("smoke", **{"final.epochs": 1})
+    arc = MacroArc.random(np.random.default_rng(1), 3)
+    first = retrain(arc, cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
+    (tmp_path / "run" / "checkpoint.npz").unlink()
+    before = _snapshot(tmp_path / "run")
+    assert retrain(arc, cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0) == first
+    assert _snapshot(tmp_path / "run") == before
+    with pytest.raises(ValueError, match=r"argument `final.epochs`: .* checkpoint \(not kept in git\) is missing"):
+        retrain(arc, cfg.override(**{"final.epochs": 2}), tmp_path / "run", dataset=fmnist_subset, verbose=0)
+    assert _snapshot(tmp_path / "run") == before
+
+
+def test_overwrite_trains_a_finished_run_again(tmp_path, fmnist_subset):
+    """overwrite=True deletes the finished run's files and trains from scratch to the same rows."""
+    cfg = preset("smoke", **{"final.epochs": 1})
+    arc = MacroArc.random(np.random.default_rng(1), 3)
+    retrain(arc, cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
+    rows = read_csv(tmp_path / "run" / "metrics.csv")
+    (tmp_path / "run" / "checkpoint.npz").unlink()
+    retrain(arc, cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0, overwrite=True)
+    again = read_csv(tmp_path / "run" / "metrics.csv")
+    assert [{k: v for k, v in r.items() if not k.startswith("seconds")} for r in again] == \
+        [{k: v for k, v in r.items() if not k.startswith("seconds")} for r in rows]
+    assert (tmp_path / "run" / "checkpoint.npz").exists()
+
+
+def test_other_dataset_is_refused_before_any_write(tmp_path, fmnist_subset):
+    """Another dataset on a finished run is refused in words (name, classes) and the run dir stays byte-identical."""
+    from enaslite.data import Dataset
+    cfg = preset("smoke", **{"final.epochs": 1})
+    arc = MacroArc.random(np.random.default_rng(1), 3)
+    retrain(arc, cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
+    before = _snapshot(tmp_path / "run")
+    rng = np.random.default_rng(0)
+    other = Dataset.from_arrays(rng.random((64, 28, 28, 1), "float32"), rng.integers(0, 3, 64),
+                                rng.random((16, 28, 28, 1), "float32"), rng.integers(0, 3, 16), valid_size=16,
+                                name="three", num_classes=3)
+    with pytest.raises(ValueError, match=r"argument `dataset`: this run dir \(.*\) was made with dataset "
+                                         r"fashion_mnist \(10 classes.*received dataset three \(3 classes"):
+        retrain(arc, cfg, tmp_path / "run", dataset=other, verbose=0)
+    assert _snapshot(tmp_path / "run") == before
+
+
+def test_missing_dataset_leaves_no_debris(tmp_path):
+    """A dataset that fails to load leaves no run dir behind, so the corrected command is not refused."""
+    cfg = preset("smoke", **{"data.dataset": str(tmp_path / "missing.npz")})
+    with pytest.raises(ValueError, match="argument `dataset`"):
+        retrain(MacroArc.random(np.random.default_rng(1), 3), cfg, tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run").exists()
+
+
+def test_arc_depth_must_match_the_config(tmp_path):
+    """A 2-layer arc on a 3-layer preset is an error, not a 2-layer model recorded as 3 layers."""
+    with pytest.raises(ValueError, match=r"argument `arc`: expected 3 layers \(final.num_layers of preset smoke\), "
+                                         r"received an architecture of 2 layers"):
+        retrain(MacroArc.random(np.random.default_rng(0), 2), preset("smoke"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

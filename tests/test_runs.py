@@ -26,17 +26,6 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]
 
 
-def test_config_stored_and_checked(tmp_path):
-    """A run dir stores its config and refuses a different one, except resumable fields."""
-    run = RunDir(tmp_path / "r")
-    cfg = preset("smoke")
-    run.start(cfg)
-    assert run.load_config() == cfg
-    run.start(cfg.override(**{"final.epochs": 9}), resumable_fields=("final.epochs",))
-    with pytest.raises(ValueError, match=r"config differs in \['final.l2'\]"):
-        run.start(cfg.override(**{"final.l2": 0.5}), resumable_fields=("final.epochs",))
-
-
 def test_checkpoint_roundtrip(tmp_path):
     """A checkpoint carries arrays, epoch, state and the config."""
     run = RunDir(tmp_path)
@@ -67,3 +56,59 @@ def test_model_arrays_restore_and_reject_a_different_model():
     with pytest.raises(ValueError, match=r"argument `checkpoint`: expected shape \(3, 5\) for model variable "
                                          r"\S*d/kernel, received \(3, 2\)"):
         restore_model(model_arrays(src), _dense_model(5))
+
+
+def snapshot(path):
+    """Every file under `path` with its bytes (empty for a missing path): to check that nothing changed."""
+    from pathlib import Path
+    path = Path(path)
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()} \
+        if path.exists() else None
+
+
+def test_run_dir_is_not_created_before_create(tmp_path):
+    """Constructing and checking a RunDir writes nothing; `create` makes the dir, config.json and run.json."""
+    run = RunDir(tmp_path / "new")
+    run.check_location()
+    run.check("retrain", preset("smoke"), {"arc": {"a": 1}})
+    assert not (tmp_path / "new").exists()
+    run.create("retrain", preset("smoke"), {"arc": {"a": 1}})
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["config.json", "run.json"]
+
+
+def test_run_dir_location_errors(tmp_path):
+    """A run dir that is a file, or lies under a file, is refused with its path named."""
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"argument `run_dir`: expected a directory, received the file .*f\.txt"):
+        RunDir(tmp_path / "f.txt").check_location()
+    with pytest.raises(ValueError, match=r"argument `run_dir`: expected a directory path, received .*, which lies "
+                                         r"under the file .*f\.txt"):
+        RunDir(tmp_path / "f.txt" / "run").check_location()
+
+
+def test_kind_and_identity_are_checked(tmp_path):
+    """Another kind of run, another config or another dataset is refused in words, and nothing is written."""
+    run = RunDir(tmp_path / "r")
+    cfg = preset("smoke")
+    ident = {"dataset": {"name": "fashion_mnist", "num_classes": 10, "input_shape": [28, 28, 1],
+                         "sizes": {"train": 10}, "hash": "abc"}}
+    run.create("retrain", cfg, ident)
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError, match="expected a search run directory, received .* which holds a retrain run"):
+        run.check("search", cfg, ident)
+    other = {"dataset": {**ident["dataset"], "name": "other", "num_classes": 3, "hash": "def"}}
+    with pytest.raises(ValueError, match=r"argument `dataset`: this run dir \(.*\) was made with dataset "
+                                         r"fashion_mnist \(10 classes.*received dataset other \(3 classes"):
+        run.check("retrain", cfg, other)
+    with pytest.raises(ValueError, match=r"config differs in \['final.l2'\]"):
+        run.check("retrain", cfg.override(**{"final.l2": 0.5}), ident)
+    run.check("retrain", cfg.override(**{"final.epochs": 9}), ident, resumable_fields=("final.epochs",))
+    assert snapshot(tmp_path) == before
+
+
+def test_stray_files_are_not_adopted(tmp_path):
+    """A non-empty directory that is not a run dir is refused rather than written into."""
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"expected an empty or new directory, or a run directory, received .* "
+                                         r"holding \['notes.txt'\]"):
+        RunDir(tmp_path).check("retrain", preset("smoke"))

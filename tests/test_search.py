@@ -96,3 +96,44 @@ def test_reference_macro_bug_runs(tmp_path, tiny):
     """The reference-bug option runs a macro search."""
     search(_cfg(reference_macro_bug=True, **{"search.epochs": 1}), tmp_path, dataset=tiny, verbose=0)
     assert len(read_csv(tmp_path / "epochs.csv")) == 1
+
+
+def test_supernet_weights_kept_at_save_epochs_and_ce_logged(macro_run):
+    """The shared weights of every controller save epoch are kept, and the CE is logged apart from the objective."""
+    from enaslite.search import supernet_path
+    path, _ = macro_run
+    assert supernet_path(path, 1).exists() and supernet_path(path, 2).exists()
+    row = read_csv(path / "epochs.csv")[0]
+    assert 0 < row["train_loss"] < row["train_objective"]  # L2 > 0 in the smoke preset
+
+
+def test_finished_search_without_checkpoint_is_left_alone(macro_run, tmp_path, tiny):
+    """A finished search whose checkpoint is absent (fresh clone) is not rerun, and retrain refuses it as a target."""
+    import shutil
+    from enaslite.macro_arc import MacroArc
+    from enaslite.retrain import retrain
+    from test_runs import snapshot
+    run = tmp_path / "run"
+    shutil.copytree(macro_run[0], run)
+    (run / "checkpoint.npz").unlink()
+    before = snapshot(run)
+    assert search(_cfg(), run, dataset=tiny, verbose=0)["epoch"] == 2
+    with pytest.raises(ValueError, match="expected a retrain run directory, received .* which holds a search run"):
+        retrain(MacroArc.random(np.random.default_rng(0), 3), _cfg(), run, dataset=tiny, verbose=0)
+    assert snapshot(run) == before
+
+
+def test_transfer_takes_the_policy_not_the_sampling_stream(macro_run, tmp_path, tiny):
+    """Two transfer runs from one saved controller with different seeds sample different architectures, and a
+    finished transfer run refuses another initial controller."""
+    src = controller_path(macro_run[0], 2)
+    arcs = []
+    for seed in (0, 1):
+        cfg = _cfg(seed=seed, **{"search.epochs": 1})
+        search(cfg, tmp_path / f"s{seed}", dataset=tiny, init_controller=src, verbose=0)
+        arcs.append([s["arc"] for s in read_jsonl(tmp_path / f"s{seed}" / "samples.jsonl")])
+    assert arcs[0] != arcs[1]
+    with pytest.raises(ValueError, match=r"argument `init_controller`: this run dir .* was made with initial "
+                                         r"controller .*controller_epoch0002"):
+        search(_cfg(**{"search.epochs": 1}), tmp_path / "s0", dataset=tiny, init_controller=controller_path(
+            macro_run[0], 1), verbose=0)
