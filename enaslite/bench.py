@@ -10,6 +10,8 @@ Measurements, at the preset's search settings on its dataset:
 (c) controller ms per sampled architecture and per update, and their share of a search epoch, not counting the
     reward forward passes (which are child-network work);
 (d) peak resident memory of the process.
+Training passes are timed step by step (`enaslite.loop.train_epoch`), never as whole `fit` calls, which can idle
+after their last step; each also reports CPU-seconds per image and the cores used, so a stalled or starved pass shows.
 Every timing is the fastest of `repeats` interleaved rounds: on a shared machine, stalls only ever add time, so the
 minimum is the steadiest estimate, and interleaving makes slow drift hit both sides of a ratio.
 The table is printed and saved as `<out>/<preset>-<space>.{md,json}`.
@@ -27,21 +29,23 @@ import numpy as np
 
 from enaslite.config import Config
 from enaslite.data import Batches, load_dataset_from_config
+from enaslite.loop import train_epoch
 from enaslite.runs import atomic_write_json, atomic_write_text
+from enaslite.seeding import seed_everything
 from enaslite.search import ArcBatches, Policy, build_controller, build_supernet, shared_accuracy
 
 
-def _fit_seconds(model, data) -> float:
-    t = time.perf_counter()
-    model.fit(data, epochs=1, verbose=0, shuffle=False)
-    return time.perf_counter() - t
+def _pass(model, batches) -> np.ndarray:
+    """[wall seconds of the training steps alone, CPU seconds of the whole pass] of one pass over `batches`."""
+    c0 = time.process_time()
+    logs = train_epoch(model, batches)
+    return np.array([logs["step_seconds"], time.process_time() - c0])
 
 
-class _Slice(keras.utils.PyDataset):
+class _Slice:
     """Batches `start` to `stop` of `batches`."""
 
     def __init__(self, batches, start: int, stop: int):
-        super().__init__()
         self.batches, self.start, self.stop = batches, start, stop
 
     def __len__(self):
@@ -59,7 +63,7 @@ def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int
         raise ValueError(f"argument `steps`: expected a positive multiple of num_arcs={num_arcs}, received {steps!r}")
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"argument `repeats`: expected an int >= 1, received {repeats!r}")
-    keras.utils.set_random_seed(config.seed)
+    seed_everything(config.seed)
     c, k = config.search, config.controller
     data = load_dataset_from_config(config.data)
     net = build_supernet(config, data)
@@ -82,9 +86,9 @@ def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int
         plains.append(plain)
 
     def rounds():
-        yield "new", lambda: _fit_seconds(net, cycled)
-        yield "same", lambda: sum(_fit_seconds(net, d) for d in held)
-        yield "plain", lambda: sum(_fit_seconds(m, d) for m, d in zip(plains, slices))
+        yield "new", lambda: _pass(net, cycled)
+        yield "same", lambda: sum(_pass(net, d) for d in held)
+        yield "plain", lambda: sum(_pass(m, d) for m, d in zip(plains, slices))
 
     # Warm-up: compile every function once (one pass each) before timing anything.
     for _, fn in rounds():
@@ -93,7 +97,11 @@ def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int
     for _ in range(repeats):
         for key, fn in rounds():
             times[key].append(fn())
-    ips = {key: steps * c.batch_size / float(np.min(v)) for key, v in times.items()}
+    images = steps * c.batch_size
+    fastest = {key: min(v, key=lambda t: t[0]) for key, v in times.items()}  # [wall, cpu] of the fastest round
+    ips = {key: images / float(t[0]) for key, t in fastest.items()}
+    cpu_per_1000 = {key: 1000 * float(t[1]) / images for key, t in fastest.items()}
+    cores = {key: float(t[1] / t[0]) for key, t in fastest.items()}
 
     # (c) controller, timed the way a search epoch uses it.
     epoch_steps = c.steps_per_epoch or len(Batches(data, "train", c.batch_size, seed=0))
@@ -119,6 +127,8 @@ def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int
         "timed_steps": steps, "repeats": repeats, "num_arcs": num_arcs,
         "machine": platform.processor() or platform.machine(),
         "images_per_s": {k_: round(v, 1) for k_, v in ips.items()},
+        "cpu_seconds_per_1000_images": {k_: round(v, 3) for k_, v in cpu_per_1000.items()},
+        "cores_used": {k_: round(v, 2) for k_, v in cores.items()},
         "a_new_over_same": round(ips["new"] / ips["same"], 3),
         "b_supernet_over_plain": round(ips["same"] / ips["plain"], 3),
         "ctrl_ms_per_arc_epoch_batch": round(1000 * t_epoch_sample / epoch_steps, 3),
@@ -155,7 +165,7 @@ def _median_time(fn, repeats: int) -> float:
 
 def format_table(r: dict) -> str:
     s = r["search"]
-    ips = r["images_per_s"]
+    ips, cpu, cores = r["images_per_s"], r["cpu_seconds_per_1000_images"], r["cores_used"]
     lines = [
         f"bench: preset {r['preset']}, {r['space']} space, {r['dataset']}, {s['num_layers']} layers x "
         f"{s['out_filters']} filters, batch {s['batch_size']}, {r['timed_steps']} steps x {r['repeats']} rounds, "
@@ -165,8 +175,11 @@ def format_table(r: dict) -> str:
         "|---|---|---|",
         f"| (a) supernet img/s, architecture changes every step | {ips['new']:.1f} | |",
         f"| (a) supernet img/s, one architecture per pass (same ones) | {ips['same']:.1f} | |",
+        f"| (a) CPU-seconds per 1,000 images, new / same (cores used) | "
+        f"{cpu['new']:.2f} ({cores['new']:.2f}) / {cpu['same']:.2f} ({cores['same']:.2f}) | |",
         f"| (a) new / same | {r['a_new_over_same']:.3f} | >= 0.9 |",
         f"| (b) plain path models img/s (same passes) | {ips['plain']:.1f} | |",
+        f"| (b) plain CPU-seconds per 1,000 images (cores used) | {cpu['plain']:.2f} ({cores['plain']:.2f}) | |",
         f"| (b) supernet / plain | {r['b_supernet_over_plain']:.3f} | >= 0.7 |",
         f"| (c) controller ms per sampled arc (epoch batch of {s['steps_per_epoch']}) | "
         f"{r['ctrl_ms_per_arc_epoch_batch']:.3f} | |",

@@ -33,7 +33,7 @@ def train_epoch(model: keras.Model, batches: Sequence, *, verbose: int = 0,
     n = len(batches)
     if n < 1:
         raise ValueError(f"argument `batches`: expected at least one batch, received {n}")
-    bar = keras.utils.Progbar(n, verbose=1) if verbose else None
+    bar = None
     sums: dict[str, float] = {}
     step_seconds = 0.0
     for i in range(n):
@@ -45,8 +45,9 @@ def train_epoch(model: keras.Model, batches: Sequence, *, verbose: int = 0,
         step_seconds += time.perf_counter() - t0
         for key, value in logs.items():
             sums[key] = sums.get(key, 0.0) + float(np.asarray(value))
-        if bar is not None:  # the bar shows running means of the per-step values it is given
-            bar.update(i + 1, values=[(k, float(np.asarray(v))) for k, v in logs.items()])
+        if verbose:  # the bar shows the running epoch means, computed here (so all are "stateful" to it)
+            bar = bar or keras.utils.Progbar(n, stateful_metrics=list(sums))
+            bar.update(i + 1, values=[(k, v / (i + 1)) for k, v in sums.items()])
     means = {key: total / n for key, total in sums.items()}
     means["step_seconds"] = step_seconds
     return means
