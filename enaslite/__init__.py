@@ -31,6 +31,9 @@ _EXPORTS = {
     "MacroController": "enaslite.controller_macro",
     "MicroController": "enaslite.controller_micro",
     "search": "enaslite.search",
+    "sample_from_run": "enaslite.sample",
+    "train_epoch": "enaslite.loop",
+    "seed_everything": "enaslite.seeding",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from enaslite.data import eval_batches, load_dataset_from_config
-from enaslite.runs import RunDir, restore_model
+from enaslite.runs import RunDir, describe_identity, restore_model
 from enaslite.search import build_controller, build_supernet, controller_path, supernet_path
 
 
@@ -55,14 +55,29 @@ def load_supernet(run_dir, epoch: int, data=None):
             return None, (f"none: {run.path} keeps no shared weights of epoch {epoch} (supernet weights are kept at "
                           f"the controller save epochs, and are not in git)")
         ckpt, source = last, run / run.CHECKPOINT
-    net = build_supernet(config, data if data is not None else load_dataset_from_config(config.data))
+    net = build_supernet(config, data if data is not None else run_dataset(run_dir))
     restore_model(ckpt[1], net, prefix="net_" if source.name == run.CHECKPOINT else "")
     return net, f"shared weights of epoch {epoch} ({source.name})"
 
 
-def sample_from_run(run_dir, epoch: int, n: int = 10, seed: int = 0, num_valid: int | None = None) -> list[dict]:
+def run_dataset(run_dir, dataset=None):
+    """The dataset the search in `run_dir` saw: `dataset` if given, else the one its config names; either must
+    match the fingerprint the run stored."""
+    run = _search_run(run_dir)
+    data = dataset if dataset is not None else load_dataset_from_config(run.load_config().data)
+    stored = run.load_run().get("identity", {}).get("dataset")
+    if stored is not None and stored != data.fingerprint():
+        raise ValueError(f"argument `dataset`: this run dir ({run.path}) was made with "
+                         f"{describe_identity('dataset', stored)}; received "
+                         f"{describe_identity('dataset', data.fingerprint())}; pass the run's own dataset")
+    return data
+
+
+def sample_from_run(run_dir, epoch: int, n: int = 10, seed: int = 0, num_valid: int | None = None,
+                    dataset=None) -> list[dict]:
     """`n` architectures from the policy saved at `epoch`, each with its shared-weight accuracy on the first
-    `num_valid` validation images (None = all) under that epoch's shared weights, when they were kept.
+    `num_valid` validation images (None = all) under that epoch's shared weights, when they were kept. `dataset`:
+    the run's `Dataset` when it was not one that its config names (see `run_dataset`).
 
     Returns one dict per architecture: `arc`, `log_prob`, `valid_acc` (None when unscored), `num_valid`, `weights`.
     """
@@ -72,7 +87,7 @@ def sample_from_run(run_dir, epoch: int, n: int = 10, seed: int = 0, num_valid: 
         raise ValueError(f"argument `num_valid`: expected None or an int >= 1, received {num_valid!r}")
     config, controller = load_controller(run_dir, epoch, seed)
     s = controller.sample(n)
-    data = load_dataset_from_config(config.data)
+    data = run_dataset(run_dir, dataset)
     net, weights = load_supernet(run_dir, epoch, data)
     accs, used = [None] * n, None
     if net is not None:

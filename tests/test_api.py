@@ -83,3 +83,37 @@ def test_unknown_name_raises_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         enaslite.nope
     assert set(dir(enaslite)) >= set(enaslite.__all__)
+
+
+def test_search_then_retrain_on_a_new_dataset_through_the_public_api(tmp_path):
+    """A dataset enaslite never saw (4 classes of 16x16x3 noise) goes through search, sample and retrain with the
+    public names only; a refused retrain (another dataset) leaves the run dir byte-identical."""
+    import json
+
+    import numpy as np
+    from test_runs import snapshot
+
+    import enaslite
+    from enaslite import Dataset, MacroArc, preset, retrain, search
+
+    rng = np.random.default_rng(0)
+
+    def data(classes):
+        return Dataset.from_arrays(rng.integers(0, 255, (160, 16, 16, 3), dtype=np.uint8),
+                                   rng.integers(0, classes, 160), rng.integers(0, 255, (48, 16, 16, 3), dtype=np.uint8),
+                                   rng.integers(0, classes, 48), valid_size=32, name=f"noise{classes}",
+                                   num_classes=classes)
+
+    four = data(4)
+    config = preset("smoke", **{"search.epochs": 1, "final.epochs": 1})
+    search(config, tmp_path / "search", dataset=four, verbose=0)
+    logged = [json.loads(line) for line in (tmp_path / "search" / "samples.jsonl").read_text().splitlines()]
+    best = MacroArc.from_string(max(logged, key=lambda s: s["valid_acc"])["arc"])
+    acc = retrain(best, config, tmp_path / "retrain", dataset=four, verbose=0)
+    assert 0.0 <= acc <= 1.0
+    assert enaslite.sample_from_run(tmp_path / "search", 1, n=2, dataset=four)[0]["weights"].startswith("shared weights of epoch 1")
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError, match=r"was made with dataset noise4 \(4 classes.*received dataset noise3 "
+                                         r"\(3 classes"):
+        retrain(best, config, tmp_path / "retrain", dataset=data(3), verbose=0)
+    assert snapshot(tmp_path) == before
