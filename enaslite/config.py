@@ -45,12 +45,15 @@ class DataConfig:
         valid_size: images held out from the *tail* of the training set, as the reference code does (5k).
         train_limit: keep only the first `train_limit` training images (after the valid tail is cut); None = all.
         test_limit: keep only the first `test_limit` test images; None = all.
+        classes: keep only these class ids, relabelled 0, 1, ... in this order; None = all (the CPU-scale transfer
+            experiment searches on classes 0-4 of Fashion-MNIST and transfers to classes 5-9).
     """
 
     dataset: str = "cifar10"
     valid_size: int = 5000
     train_limit: Optional[int] = None
     test_limit: Optional[int] = None
+    classes: Optional[tuple] = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,8 @@ class Config:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["controller"]["save_epochs"] = list(self.controller.save_epochs)
+        if self.data.classes is not None:
+            d["data"]["classes"] = list(self.data.classes)
         return d
 
     def to_json(self) -> str:
@@ -246,6 +251,9 @@ def _build(cls, d: Mapping[str, Any], where: str):
             # Checked here, before the tuple conversion, so a bare int or a string fails naming the field.
             _check(isinstance(v, (list, tuple)), "controller.save_epochs", "a list of 1-based epoch ints", v)
             kwargs[k] = tuple(v)
+        elif k == "classes" and v is not None:
+            _check(isinstance(v, (list, tuple)), "data.classes", "None or a list of class ids", v)
+            kwargs[k] = tuple(v)
         else:
             kwargs[k] = v
     return cls(**kwargs)
@@ -275,6 +283,9 @@ def validate(cfg: Config) -> None:
     for name in ("train_limit", "test_limit"):
         v = getattr(d, name)
         _check(v is None or (_is_int(v) and v > 0), f"data.{name}", "None or an int > 0", v)
+    _check(d.classes is None or (isinstance(d.classes, tuple) and len(d.classes) >= 2 and len(set(d.classes)) ==
+                                 len(d.classes) and all(_is_int(c) and c >= 0 for c in d.classes)),
+           "data.classes", "None or a list of at least 2 distinct class ids >= 0", d.classes)
     for phase in ("search", "final"):
         c = cfg.child(phase)
         for name in ("num_layers", "out_filters", "num_cells", "batch_size", "epochs",

@@ -119,7 +119,7 @@ class Dataset:
 
     @classmethod
     def from_arrays(cls, x_train, y_train, x_test, y_test, *, valid_size=5000, train_limit=None, test_limit=None,
-                    num_classes=None, name="arrays"):
+                    num_classes=None, name="arrays", classes=None):
         """Splits, validates and normalises raw arrays.
 
         Images are NHWC of any H, W and channel count ((N, H, W) gets a channel axis). uint8 images are divided
@@ -132,6 +132,9 @@ class Dataset:
             test_limit: keep the first `test_limit` test images (None or more = all).
             num_classes: None = 1 + the largest label in train and test.
             name: shown by `summary()`.
+            classes: keep only the images of these class ids, relabelled 0, 1, ... in this order (e.g. the two
+                disjoint halves of a dataset's classes for the transfer experiment); None = all classes. Applied
+                before the valid split and the limits.
         """
         x_train, x_test = _images(x_train, "x_train"), _images(x_test, "x_test")
         y_train, y_test = _labels(y_train, "y_train", len(x_train)), _labels(y_test, "y_test", len(x_test))
@@ -150,6 +153,13 @@ class Dataset:
                 bad = np.flatnonzero(y >= num_classes)[0]
                 _fail(split, f"labels < num_classes ({num_classes})", f"{y[bad].item()} at position {bad}")
 
+        if classes is not None:
+            x_train, y_train, x_test, y_test = _select_classes(classes, num_classes, x_train, y_train, x_test,
+                                                               y_test)
+            num_classes = len(classes)
+            if valid_size >= len(x_train):
+                _fail("valid_size", f"an int smaller than the {len(x_train)} training images of classes "
+                                    f"{list(classes)}", repr(valid_size))
         cut = len(x_train) - valid_size
         splits = [(x_train[:cut][:train_limit], y_train[:cut][:train_limit]), (x_train[cut:], y_train[cut:]),
                   (x_test[:test_limit], y_test[:test_limit])]
@@ -219,6 +229,22 @@ class Dataset:
                                  "input_shape": list(self.input_shape),
                                  "sizes": {s: self.num_examples(s) for s in SPLITS}, "hash": h.hexdigest()}
         return dict(self._fingerprint)
+
+
+def _select_classes(classes, num_classes, x_train, y_train, x_test, y_test):
+    """The images of `classes` only, labels mapped to their position in `classes`."""
+    ok = (isinstance(classes, (list, tuple)) and len(classes) >= 2 and len(set(classes)) == len(classes)
+          and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < num_classes
+                  for c in classes))
+    if not ok:
+        _fail("classes", f"a list of at least 2 distinct class ids in [0, {num_classes})", repr(classes))
+    lookup = np.full(num_classes, -1, np.int64)
+    lookup[list(classes)] = np.arange(len(classes))
+    out = []
+    for x, y in ((x_train, y_train), (x_test, y_test)):
+        keep = lookup[y] >= 0
+        out += [x[keep], lookup[y[keep]]]
+    return out
 
 
 # -- loading --------------------------------------------------------------------------------------------------------
@@ -307,7 +333,8 @@ def _read_cifar_pickles(data_dir, name):
     return arrays
 
 
-def load_dataset(name, *, valid_size=None, train_limit=None, test_limit=None, data_dir=None) -> Dataset:
+def load_dataset(name, *, valid_size=None, train_limit=None, test_limit=None, data_dir=None,
+                 classes=None) -> Dataset:
     """Loads a dataset by name (see `DATASETS`) or from an `.npz` path.
 
     Args:
@@ -316,7 +343,8 @@ def load_dataset(name, *, valid_size=None, train_limit=None, test_limit=None, da
         data_dir: Fashion-MNIST: folder of the idx .gz files (default `FASHION_MNIST_DIR`, then keras' download);
             CIFAR: folder of the extracted python pickles (default: `keras.datasets`).
     """
-    kw = dict(valid_size=5000 if valid_size is None else valid_size, train_limit=train_limit, test_limit=test_limit)
+    kw = dict(valid_size=5000 if valid_size is None else valid_size, train_limit=train_limit, test_limit=test_limit,
+              classes=classes)
     if isinstance(name, (str, os.PathLike)) and str(name).endswith(".npz"):
         return Dataset.from_npz(name, **kw)
     if name not in DATASETS:
@@ -334,8 +362,9 @@ def load_dataset(name, *, valid_size=None, train_limit=None, test_limit=None, da
 
 def load_dataset_from_config(data_cfg) -> Dataset:
     """`load_dataset` with the fields of a `DataConfig`."""
+    classes = getattr(data_cfg, "classes", None)
     return load_dataset(data_cfg.dataset, valid_size=data_cfg.valid_size, train_limit=data_cfg.train_limit,
-                        test_limit=data_cfg.test_limit)
+                        test_limit=data_cfg.test_limit, classes=None if classes is None else list(classes))
 
 
 # -- augmentation and batching --------------------------------------------------------------------------------------

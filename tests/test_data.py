@@ -398,3 +398,26 @@ def test_batches_drive_model_fit(small):
     b = Recording(small, "train", 8, seed=0, epoch=3, augment=True, steps=2)
     history = model.fit(b, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2 and seen == {3, 4} and b.epoch == 4
+
+
+def test_class_subset_is_relabelled():
+    """`classes` keeps only those classes, relabelled in the given order, before the valid split."""
+    from enaslite.data import Dataset
+    x = np.arange(40 * 4, dtype=np.float32).reshape(40, 2, 2, 1)
+    y = np.arange(40) % 4
+    d = Dataset.from_arrays(x, y, x[:8], y[:8], valid_size=4, classes=[3, 1])
+    assert d.num_classes == 2 and set(np.unique(d.y_train)) == {0, 1}
+    assert len(d.y_train) + len(d.y_valid) == 20 and len(d.y_test) == 4
+    np.testing.assert_array_equal(d.y_test, [1, 0, 1, 0])  # test labels 1, 3, 1, 3 map to 1, 0, 1, 0
+    with pytest.raises(ValueError, match=r"argument `classes`: expected a list of at least 2 distinct class ids in "
+                                         r"\[0, 4\), received \[1, 1\]"):
+        Dataset.from_arrays(x, y, x[:8], y[:8], valid_size=4, classes=[1, 1])
+
+
+def test_class_subset_in_config():
+    """`data.classes` round-trips through JSON as a tuple and is validated."""
+    from enaslite.config import Config, preset
+    cfg = preset("smoke", **{"data.classes": [5, 6, 7, 8, 9]})
+    assert cfg.data.classes == (5, 6, 7, 8, 9) and Config.from_json(cfg.to_json()) == cfg
+    with pytest.raises(ValueError, match=r"argument `data.classes`: expected None or a list of at least 2 distinct"):
+        preset("smoke", **{"data.classes": [1]})
