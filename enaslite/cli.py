@@ -307,6 +307,26 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_show(args) -> int:
+    from enaslite import diagrams
+    arc = _arc_class(args.space).from_string(args.arc)
+    if args.cell is not None and args.space != "micro":
+        raise ValueError(f"argument `--cell`: expected it only with --space micro, received {args.cell!r} with "
+                         f"--space {args.space}")
+    cells = {"normal": ("normal",), "reduce": ("reduce",)}.get(args.cell, ("normal", "reduce"))
+    options = {"cells": cells} if args.space == "micro" else {}
+    if args.output is not None and Path(args.output).suffix.lstrip(".").lower() not in diagrams.FORMATS:
+        raise ValueError(f"argument `-o`: expected a file ending in one of "
+                         f"{['.' + f for f in diagrams.FORMATS]}, received {args.output!r}")
+    print(arc.describe())
+    if args.output is None:
+        print(diagrams.to_dot(arc, title=args.title, **options), end="")
+        return 0
+    path = diagrams.save(arc, args.output, title=args.title, **options)
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m enaslite", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -360,6 +380,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="bench-out", help="directory for the saved table (<preset>-<space>.md, .json)")
     p.add_argument("--overwrite", action="store_true", help="replace results already saved in --out")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("show", help="describe an architecture and draw it with Graphviz (svg, png, pdf or dot)")
+    p.add_argument("arc", help="architecture string (reference printout or flat ints)")
+    p.add_argument("--space", choices=("macro", "micro"), default="macro", help="search space (default: macro)")
+    p.add_argument("-o", "--output", help="diagram file; its suffix picks the format (.svg, .png, .pdf, .dot); "
+                                          "without it the DOT text is printed")
+    p.add_argument("--cell", choices=("normal", "reduce", "both"), help="micro only: which cell to draw "
+                                                                          "(default: both)")
+    p.add_argument("--title", help="title drawn above the diagram")
+    p.set_defaults(func=cmd_show)
     return parser
 
 
