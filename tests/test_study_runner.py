@@ -86,6 +86,10 @@ def test_rescore_and_transfer_run_after_their_parent(experiment, tmp_path):
     execute(rescore, root, {search.key(): search})  # finished: returned as stored, never rewritten
     assert snapshot(rescore.run_dir(root)) == before
     assert len(load([search, rescore], root).scores) == 3
+    unsaved = Job("rescore", search.config, "rescore-ep3", parent=search.key(), epoch=3, n=1, seed=0)
+    with pytest.raises(ValueError, match=r"argument `epoch`: expected one of the saved epochs \[1, 2\]"):
+        execute(unsaved, root, {search.key(): search})
+    assert not unsaved.run_dir(root).exists()
 
 
 def test_runner_refuses_missing_or_unfinished_parents(tmp_path):

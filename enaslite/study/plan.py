@@ -227,7 +227,8 @@ def transfer_jobs(space: str, preset: str, seeds, epochs: int | None = None, dat
     source = search_jobs(space, preset, [source_seed], epochs, dataset, classes=source_classes, bug=bug,
                          overrides=overrides)[0]
     _check_retrainable(source.config)
-    source = Job("search", source.config, f"{space}-source-s{source_seed}")
+    tag = "-bug" if source.config.reference_macro_bug else ""
+    source = Job("search", source.config, f"{space}{tag}-source-s{source_seed}")
     total = source.config.search.epochs
     at = sorted({1, (total + 1) // 2, total} if retrain_epochs_at is None else set(retrain_epochs_at))
     if not at or not all(is_int(e) and 1 <= e <= total for e in at):
@@ -236,8 +237,8 @@ def transfer_jobs(space: str, preset: str, seeds, epochs: int | None = None, dat
     for seed in _check_seeds(seeds):
         config = experiment_config(space, preset, seed, epochs, dataset, classes=target_classes, bug=bug,
                                    overrides=overrides)
-        fresh = Job("search", config, f"{space}-target-fresh-s{seed}")
-        moved = Job("search", config, f"{space}-target-transfer-s{seed}", parent=source.key(), epoch=total)
+        fresh = Job("search", config, f"{space}{tag}-target-fresh-s{seed}")
+        moved = Job("search", config, f"{space}{tag}-target-transfer-s{seed}", parent=source.key(), epoch=total)
         for target in (fresh, moved):
             jobs += [target, *best_retrains(target, root, at)]
     return jobs

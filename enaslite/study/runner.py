@@ -72,7 +72,7 @@ def rescore(job: Job, search_dir, run_dir, dataset=None) -> dict:
     scores each on the whole validation split with that epoch's shared weights, and writes `scores.jsonl` (one row
     per architecture: index, arc, log_prob, valid_acc, num_valid, weights), then finished.json."""
     from enaslite.runs import RunDir, file_identity, write_jsonl
-    from enaslite.sample import run_dataset, sample_from_run
+    from enaslite.sample import run_dataset, sample_from_run, saved_epochs
     from enaslite.search import controller_path
 
     run = RunDir(run_dir)
@@ -80,6 +80,8 @@ def rescore(job: Job, search_dir, run_dir, dataset=None) -> dict:
     if done is not None:
         return done  # a finished run is never rewritten
     run.check_location()
+    if not controller_path(search_dir, job.epoch).exists():
+        raise arg_error("epoch", f"one of the saved epochs {saved_epochs(search_dir)} of {search_dir}", job.epoch)
     data = run_dataset(search_dir, dataset)  # refuses a dataset the search did not see
     identity = {"dataset": data.fingerprint(), "source": {"run": Path(search_dir).name, "epoch": job.epoch,
                                                           "n": job.n, "seed": job.seed},
