@@ -171,3 +171,14 @@ def test_plan_until_done_runs_waves_until_all_finished(tmp_path):
 
     with pytest.raises(RuntimeError, match=r"argument `runner`: expected the planned jobs finished after a run"):
         plan.plan_until_done(functools.partial(plan.search_jobs, "macro", "smoke", [7], 2), Stalled(), tmp_path)
+
+
+def test_calibration_reuses_random_arcs_and_varies_only_the_training_seed():
+    """Calibration = the random-architecture retrains plus the first architecture under other training seeds."""
+    from enaslite.study.plan import calibration_jobs, random_arc_jobs
+    jobs = calibration_jobs("macro", "smoke", seeds=(0, 1, 2), count=3)
+    rand = random_arc_jobs("macro", "smoke", 3)
+    assert [j.key() for j in jobs[:3]] == [j.key() for j in rand]
+    extra = jobs[3:]
+    assert [j.config.seed for j in extra] == [1, 2] and all(j.arc == rand[0].arc for j in extra)
+    assert len({j.key() for j in jobs}) == 5

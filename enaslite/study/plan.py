@@ -190,6 +190,22 @@ def random_arc_jobs(space: str, preset: str, count: int, seed: int = 0, dataset:
     return jobs
 
 
+def calibration_jobs(space: str, preset: str, seeds=(0, 1, 2), count: int = 5, dataset: str | None = None, *,
+                     epochs: int | None = None, bug: bool | None = None, overrides: dict | None = None,
+                     root=None) -> list[Job]:
+    """Can a retrain budget tell architectures apart? `count` random architectures retrained once each
+    (`random_arc_jobs` with seeds 0 .. count-1: the spread between architectures), plus the first of them retrained
+    again with each other training seed in `seeds` (the seed-to-seed noise), labelled ``...-random-s0-train-s{s}``.
+    `epochs` and `root` are unused."""
+    jobs = random_arc_jobs(space, preset, count, 0, dataset, bug=bug, overrides=overrides)
+    first = jobs[0]
+    for s in _check_seeds(seeds):
+        if s != first.config.seed:
+            config = experiment_config(space, preset, s, None, dataset, bug=bug, overrides=overrides)
+            jobs.append(Job("retrain", config, f"{first.label}-train-s{s}", arc=first.arc))
+    return jobs
+
+
 def estimation_jobs(space: str, preset: str, seeds, epochs: int | None = None, dataset: str | None = None, *,
                     n: int = 20, k: int = 5, epoch: int | None = None, sample_seed: int = 0,
                     bug: bool | None = None, overrides: dict | None = None, root=None) -> list[Job]:
