@@ -134,8 +134,8 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
     data = dataset if dataset is not None else load_dataset_from_config(config.data)
     identity = {"arc": arc.to_dict(), "dataset": data.fingerprint()}
     c = config.final
+    run.check("retrain", config, identity, resumable_fields=("final.epochs",), overwrite=overwrite)
     if not overwrite:
-        run.check("retrain", config, identity, resumable_fields=("final.epochs",))
         done = run.finished()
         if done is not None and done.get("epochs", 0) >= c.epochs:
             return float(done["test_acc"])

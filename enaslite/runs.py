@@ -14,6 +14,7 @@ is ever lost or duplicated.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
 import os
@@ -136,10 +137,11 @@ class RunDir:
                              f"({probe} is not writable)")
 
     def check(self, kind: str, config: Config, identity: Mapping[str, Any] = (),
-              resumable_fields: tuple = ()) -> None:
+              resumable_fields: tuple = (), overwrite: bool = False) -> None:
         """Fails, writing nothing, unless this dir is new or holds the same `kind` of run with the same config
         (fields in `resumable_fields`, dotted such as ``final.epochs``, may differ so a run can be extended) and the
-        same `identity` (dataset fingerprint, architecture, initial controller: see `describe_identity`)."""
+        same `identity` (dataset fingerprint, architecture, initial controller: see `describe_identity`).
+        `overwrite` skips the config and identity comparisons (the run will be cleared), not the kind check."""
         if not self.exists():
             if self.path.is_dir() and any(self.path.iterdir()):
                 stray = sorted(x.name for x in self.path.iterdir())[:5]
@@ -150,6 +152,8 @@ class RunDir:
         if stored_kind != kind:
             raise ValueError(f"argument `run_dir`: expected a {kind} run directory, received {self.path}, which "
                              f"holds a {stored_kind} run; use a new run directory")
+        if overwrite:
+            return
         diffs = _diff(self.load_config().to_dict(), config.to_dict())
         bad = [d for d in diffs if d not in resumable_fields]
         if bad:
@@ -164,7 +168,7 @@ class RunDir:
                                  f"{describe_identity(key, _jsonable(value))}; use a new run directory")
 
     def kind(self) -> str | None:
-        """`search` or `retrain` (dirs written before run.json existed: inferred from their files)."""
+        """`search`, `retrain` or `rescore` (dirs written before run.json existed: inferred from their files)."""
         kind = self.load_run().get("kind")
         if kind is None and self.exists():
             kind = "retrain" if (self / "arc.json").exists() else "search"
@@ -180,14 +184,17 @@ class RunDir:
         atomic_write_json(self / self.RUN, run)
         atomic_write_text(self / self.CONFIG, config.to_json() + "\n")
 
+    # What runs write (see retrain, search, study.runner); `clear` deletes these and nothing else.
+    RUN_FILES = ("config.json", "run.json", "checkpoint.npz", "finished.json", "arc.json", "dataset.json",
+                 "model.json", "metrics.csv", "epochs.csv", "samples.jsonl", "scores.jsonl", "init_controller.txt",
+                 "controller_epoch*.weights.h5", "supernet_epoch*.npz")
+
     def clear(self) -> None:
-        """Deletes every file of the run (for an explicit overwrite); other files are left alone."""
-        if not self.path.is_dir():
-            return
-        for p in self.path.iterdir():
-            if p.is_file() and (p.name in (self.CONFIG, self.RUN, self.CHECKPOINT, self.FINISHED)
-                                or p.suffix in (".csv", ".jsonl", ".json", ".npz", ".h5", ".txt")):
-                p.unlink()
+        """Deletes the run's own files (for an explicit overwrite); any other file is left alone."""
+        if self.path.is_dir():
+            for p in self.path.iterdir():
+                if p.is_file() and any(fnmatch.fnmatch(p.name, pattern) for pattern in self.RUN_FILES):
+                    p.unlink()
 
     def load_config(self) -> Config | None:
         p = self / self.CONFIG

@@ -213,8 +213,8 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
     identity = {"dataset": data.fingerprint(),
                 "init_controller": None if init_controller is None else file_identity(init_controller)}
     c, k = config.search, config.controller
+    run.check("search", config, identity, resumable_fields=("search.epochs",), overwrite=overwrite)
     if not overwrite:
-        run.check("search", config, identity, resumable_fields=("search.epochs",))
         done = run.finished()
         if done is not None and done.get("epochs", 0) >= c.epochs:
             return dict(done.get("last", {}))

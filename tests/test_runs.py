@@ -112,3 +112,13 @@ def test_stray_files_are_not_adopted(tmp_path):
     with pytest.raises(ValueError, match=r"expected an empty or new directory, or a run directory, received .* "
                                          r"holding \['notes.txt'\]"):
         RunDir(tmp_path).check("retrain", preset("smoke"))
+
+
+def test_clear_deletes_only_run_files(tmp_path):
+    """An overwrite clears what runs write and keeps anything else (a user's notes)."""
+    run = RunDir(tmp_path)
+    run.create("search", preset("smoke"))
+    for name in ("epochs.csv", "controller_epoch0003.weights.h5", "supernet_epoch0003.npz", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    run.clear()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
