@@ -5,7 +5,8 @@ This module writes the DOT text from the architecture's own `edges()` and hands 
 Keras.
 
 - Macro (thesis 4.3-4.4, its figure 7): the chain stem -> layer 0 -> ... -> head, each layer labelled with its op and
-  coloured by op family, and one red edge per skip connection.
+  coloured by op family, and one red arc per skip connection. The layout is computed here (arcs nest by span, so
+  even 24 dense layers stay narrow) and Graphviz only draws it (`dot -Kneato -n2`).
 - Micro (thesis 4.5-4.6, its figures 11-12): one box per cell; inside, the two cell inputs c(k-2) and c(k-1), each
   node n_i as the sum of two op boxes, and the loose ends concatenated into the cell's output.
 
@@ -69,26 +70,51 @@ def _title(title: str | None) -> str:
 
 # -- macro ------------------------------------------------------------------------------------------------------------
 
+# Macro layout, in points: the chain is one column of equal boxes, and each skip is an arc on its right whose reach
+# grows with the number of layers it spans, so arcs nest instead of crossing the chain (an arc diagram).
+_ROW, _BOX_W, _BOX_H = 32.0, 150.0, 20.0
+MACRO_LAYOUT_ARGS = ("-Kneato", "-n2")
+"""Graphviz options for macro DOT: keep the positions it gives (`dot -Kneato -n2 -Tsvg arc.dot`)."""
+
+
+def _macro_box(name: str, op: str) -> tuple[str, str]:
+    if name == "stem":
+        return "stem (conv 3×3)", "#f0f0f0"
+    if name == "head":
+        return "head (pool, dense)", "#f0f0f0"
+    return f"layer {name[1:]}: {op_label(op)}", _fill(op)
+
+
 def macro_dot(arc: MacroArc, title: str | None = None) -> str:
-    """DOT text of a macro architecture: the layer chain top to bottom and its skip connections in red."""
+    """DOT text of a macro architecture: the layer chain top to bottom and one red arc per skip connection.
+
+    Every position is fixed in the text, so it must be rendered with `MACRO_LAYOUT_ARGS` (`render` does this).
+    """
     if not isinstance(arc, MacroArc):
         raise ValueError(f"argument `arc`: expected a MacroArc, received {type(arc).__name__}")
     labels = arc.node_labels()
-    lines = ["digraph macro {\n", _GRAPH, _title(title), "  rankdir=TB;\n"]
-    for name, op in labels.items():
-        if name in ("stem", "head"):
-            text = "stem (conv 3×3)" if name == "stem" else "head (pool, dense)"
-            lines.append(f"  {_quote(name)} [label={_quote(text)}, fillcolor=\"#f0f0f0\"];\n")
-        else:
-            text = f"{name.replace('L', 'layer ')}: {op_label(op)}"
-            lines.append(f"  {_quote(name)} [label={_quote(text)}, fillcolor=\"{_fill(op)}\"];\n")
+    names = list(labels)  # stem, L0 .. L{L-1}, head: top to bottom
+    y = {name: (len(names) - 1 - i) * _ROW + _BOX_H for i, name in enumerate(names)}
+    cx = _BOX_W / 2 + 4
+    right = cx + _BOX_W / 2
+    lines = ["// Positions are fixed: render with `dot -Kneato -n2 -Tsvg`.\n", "digraph macro {\n", _GRAPH,
+             _title(title),
+             f"  node [fixedsize=true, width={_BOX_W / 72:.4f}, height={_BOX_H / 72:.4f}];\n"]
+    for name in names:
+        text, fill = _macro_box(name, labels[name])
+        lines.append(f"  {_quote(name)} [label={_quote(text)}, fillcolor=\"{fill}\", "
+                     f"pos=\"{cx:.1f},{y[name]:.1f}\"];\n")
     for src, dst, kind in arc.edges():
         if kind == "chain":
-            lines.append(f"  {_quote(src)} -> {_quote(dst)} [weight=10];\n")
-        else:
-            # Skips leave and enter on the right, so they nest like an arc diagram beside the chain.
-            lines.append(f"  {_quote(src)} -> {_quote(dst)} [color=\"{_SKIP_COLOR}\", constraint=false, "
-                         f"tailport=e, headport=e];\n")
+            lines.append(f"  {_quote(src)} -> {_quote(dst)};\n")
+            continue
+        # A cubic Bezier from the source's right side (a little above centre) out to `reach` and back to the
+        # target's right side (a little below), where the arrow points left into the box.
+        reach = right + 8 + 10 * (names.index(dst) - names.index(src))
+        y0, y1 = y[src] + 4, y[dst] - 4
+        pos = (f"e,{right:.1f},{y1:.1f} {right:.1f},{y0:.1f} {reach:.1f},{y0:.1f} {reach:.1f},{y1:.1f} "
+               f"{right + 5:.1f},{y1:.1f}")
+        lines.append(f"  {_quote(src)} -> {_quote(dst)} [color=\"{_SKIP_COLOR}\", penwidth=0.8, pos=\"{pos}\"];\n")
     lines.append("}\n")
     return "".join(lines)
 
@@ -158,21 +184,26 @@ def to_dot(arc, title: str | None = None, **kwargs) -> str:
     raise ValueError(f"argument `arc`: expected a MacroArc or a MicroArc, received {type(arc).__name__}")
 
 
-def render(dot_text: str, fmt: str = "svg") -> bytes:
-    """Runs `dot -T<fmt>` on DOT text and returns its output (SVG is UTF-8 text as bytes)."""
+def layout_args(arc) -> tuple[str, ...]:
+    """The Graphviz options the architecture's DOT text needs (`MACRO_LAYOUT_ARGS` for macro, none for micro)."""
+    return MACRO_LAYOUT_ARGS if isinstance(arc, MacroArc) else ()
+
+
+def render(dot_text: str, fmt: str = "svg", args=()) -> bytes:
+    """Runs `dot [args] -T<fmt>` on DOT text and returns its output (SVG is UTF-8 text as bytes)."""
     if fmt not in FORMATS[:-1]:
         raise ValueError(f"argument `fmt`: expected one of {list(FORMATS[:-1])}, received {fmt!r}")
-    result = subprocess.run([find_dot(), f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True,
-                            timeout=120)
+    command = [find_dot(), *args, f"-T{fmt}"]
+    result = subprocess.run(command, input=dot_text.encode("utf-8"), capture_output=True, timeout=120)
     if result.returncode != 0:
-        raise RuntimeError(f"graphviz `dot -T{fmt}` failed (exit {result.returncode}): "
+        raise RuntimeError(f"graphviz `{' '.join(['dot', *command[1:]])}` failed (exit {result.returncode}): "
                            f"{result.stderr.decode('utf-8', 'replace').strip()}")
     return result.stdout
 
 
 def to_svg(arc, title: str | None = None, **kwargs) -> str:
     """The architecture's diagram as SVG text."""
-    return render(to_dot(arc, title=title, **kwargs), "svg").decode("utf-8")
+    return render(to_dot(arc, title=title, **kwargs), "svg", layout_args(arc)).decode("utf-8")
 
 
 def draw(arc, title: str | None = None, **kwargs):
@@ -190,6 +221,6 @@ def save(arc, path, fmt: str | None = None, title: str | None = None, **kwargs) 
         raise ValueError(f"argument `path`: expected a file ending in one of "
                          f"{['.' + f for f in FORMATS]} (or pass fmt), received {str(path)!r}")
     dot_text = to_dot(arc, title=title, **kwargs)
-    data = dot_text.encode("utf-8") if fmt == "dot" else render(dot_text, fmt)
+    data = dot_text.encode("utf-8") if fmt == "dot" else render(dot_text, fmt, layout_args(arc))
     path.write_bytes(data)
     return path

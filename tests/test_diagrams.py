@@ -25,10 +25,22 @@ def test_macro_dot_has_a_node_per_layer_and_an_edge_per_skip():
     for label in ("stem (conv 3×3)", "layer 0: conv 5×5", "layer 1: max pool 3×3", "layer 2: sep conv 3×3",
                   "layer 3: sep conv 5×5", "head (pool, dense)", 'label="four layers"'):
         assert label in dot
-    assert len(re.findall(r"\[weight=10\]", dot)) == MACRO.num_layers + 1
+    chain = re.findall(r'^  "(\w+)" -> "(\w+)";$', dot, re.M)
+    assert chain == [(s, d) for s, d, kind in MACRO.edges() if kind == "chain"]
     skips = re.findall(r'"(\w+)" -> "(\w+)" \[color="#c0392b"', dot)
     assert sorted(skips) == sorted((s, d) for s, d, kind in MACRO.edges() if kind == "skip")
     assert len(skips) == sum(map(sum, MACRO.skips)) == 3
+
+
+def test_macro_arcs_reach_further_the_more_layers_they_span():
+    """Skip arcs nest: an arc spanning more layers bulges further right; every box shares one column."""
+    dot = diagrams.macro_dot(MACRO)
+    reach = {(s, d): float(pos.split()[2].split(",")[0])  # "e,x,y start control1 control2 end"
+             for s, d, pos in re.findall(r'"(\w+)" -> "(\w+)" \[color="#c0392b", penwidth=0.8, pos="([^"]+)"', dot)}
+    assert reach[("stem", "L3")] > reach[("stem", "L2")] == reach[("L0", "L3")]  # spans 4, 3 and 3
+    assert len(set(re.findall(r'pos="([\d.]+),[\d.]+"\]', dot))) == 1
+    assert dot.startswith("// Positions are fixed: render with `dot -Kneato -n2 -Tsvg`.")
+    assert diagrams.layout_args(MACRO) == ("-Kneato", "-n2") and diagrams.layout_args(MICRO) == ()
 
 
 def test_micro_dot_has_two_op_boxes_per_node_and_concat_edges():
