@@ -45,7 +45,7 @@ class InlineSVG(SVG):
 
     def _repr_html_(self) -> str:
         label = f' aria-label="{_escape_attr(self.title)}"' if self.title else ""
-        return f'<div class="{FIGURE_CLASS}"{label}>{self.data}</div>'
+        return f'<div class="{FIGURE_CLASS}"{label}>{_fit_width(self.data)}</div>'
 
     @property
     def text(self) -> str:
@@ -56,6 +56,20 @@ class InlineSVG(SVG):
         """Writes the SVG to `path` (UTF-8)."""
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.data)
+
+
+def _fit_width(svg: str) -> str:
+    """Lets the <svg> shrink to the page's column, keeping its aspect ratio (both Vega and Graphviz write a viewBox)."""
+    fit = "max-width:100%;height:auto"
+    tag = re.match(r"<svg\b[^>]*>", svg)
+    if tag is None:
+        return svg
+    opening = tag.group(0)
+    if re.search(r'\sstyle="', opening):
+        opening = re.sub(r'\sstyle="', f' style="{fit};', opening, count=1)
+    else:
+        opening = opening[:4] + f' style="{fit}"' + opening[4:]
+    return opening + svg[tag.end():]
 
 
 def _escape_attr(text: str) -> str:

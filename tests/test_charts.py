@@ -35,6 +35,13 @@ def test_show_offers_html_and_svg_reprs():
     assert html.startswith(f'<div class="{charts.FIGURE_CLASS}" aria-label="a title"><svg')
     assert html.endswith("</svg></div>")
     assert figure._repr_svg_().startswith("<svg")
+    assert '<svg style="max-width:100%;height:auto"' in html  # shrinks to the page's column
+
+
+def test_fit_width_merges_an_existing_style():
+    """An <svg> that has a style keeps it after the fitting rules."""
+    html = charts.InlineSVG('<svg style="color:red" viewBox="0 0 1 1"></svg>')._repr_html_()
+    assert 'style="max-width:100%;height:auto;color:red"' in html and html.count("style=") == 1
 
 
 def test_url_data_is_refused():
