@@ -297,15 +297,18 @@ def environment_table() -> pd.DataFrame:
 
 
 RUN_COLUMNS = ["run", "kind", "space", "preset", "controller", "dataset", "seed", "epochs", "finished"]
+RUNS_ROOT = Path(__file__).resolve().parents[1] / "runs"
+"""The repository's committed run directories (beside the package in a source checkout)."""
 
 
-def runs_table(root) -> pd.DataFrame:
-    """The run directories under `root` (any depth) with the seed and config each was made with.
+def runs_table(root=None) -> pd.DataFrame:
+    """The run directories under `root` (default `RUNS_ROOT`, any depth) with the seed and config each was made with.
 
     A run directory is one holding `config.json` and `run.json`; `epochs` and `finished` come from
-    `finished.json` when the run has finished. Rows are sorted by path; an absent root gives an empty table.
+    `finished.json` when the run has finished (`epochs` is missing otherwise). Rows are indexed by the run's path
+    under `root`, sorted; an absent root gives an empty table.
     """
-    root = Path(root)
+    root = Path(RUNS_ROOT if root is None else root)
     out = []
     for config_path in sorted(root.glob("**/config.json")) if root.is_dir() else []:
         run_dir = config_path.parent
@@ -320,4 +323,5 @@ def runs_table(root) -> pd.DataFrame:
                     "controller": config.get("controller", {}).get("mode") if run.get("kind") == "search" else "",
                     "dataset": config.get("data", {}).get("dataset"), "seed": config.get("seed"),
                     "epochs": finished.get("epochs") if finished else None, "finished": finished is not None})
-    return pd.DataFrame(out, columns=RUN_COLUMNS).astype({"seed": "Int64", "epochs": "Int64"})
+    table = pd.DataFrame(out, columns=RUN_COLUMNS).astype({"seed": "Int64", "epochs": "Int64"})
+    return table.set_index("run")

@@ -150,7 +150,7 @@ def test_runs_table(tmp_path):
     (tmp_path / "stray").mkdir()
     (tmp_path / "stray" / "config.json").write_text("{}")  # not a run: no run.json
     t = tables.runs_table(tmp_path)
-    assert list(t["run"]) == ["retrain/a", "search/b"]
+    assert list(t.index) == ["retrain/a", "search/b"]
     assert list(t["seed"]) == [7, 3]
     assert list(t["controller"]) == ["", "uniform"]
     assert list(t["finished"]) == [False, True]
@@ -160,4 +160,4 @@ def test_runs_table(tmp_path):
 def test_runs_table_of_absent_root(tmp_path):
     """An absent root is an empty table with the usual columns."""
     t = tables.runs_table(tmp_path / "none")
-    assert t.empty and list(t.columns) == tables.RUN_COLUMNS
+    assert t.empty and [t.index.name, *t.columns] == tables.RUN_COLUMNS
