@@ -27,7 +27,7 @@ from enaslite.micro_arc import CELLS, MicroArc
 
 FORMATS = ("svg", "png", "pdf", "dot")
 
-# Op family -> fill colour (colour-blind safe pastel pairs); the family is the op name's prefix.
+# Op family -> fill colour (ColorBrewer blues, greens, oranges); the family is the op name without its size.
 _FILL = {"conv": "#c6dbef", "sepconv": "#c7e9c0", "avgpool": "#fdd0a2", "maxpool": "#fdae6b", "identity": "#eeeeee"}
 _SKIP_COLOR = "#c0392b"
 _GRAPH = ('  graph [fontname="Helvetica", fontsize=12, labelloc=t, nodesep=0.25, ranksep=0.3];\n'
