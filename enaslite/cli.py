@@ -208,8 +208,9 @@ def _add_arc_args(p):
 def cmd_retrain(args) -> int:
     config = _config(args, "final")
     arc = _read_arc(args, config)
+    from enaslite.retrain import check_arc, retrain
+    check_arc(arc, config)
     data = _load_data(config)
-    from enaslite.retrain import retrain
     print(f"retraining {config.space} arc {arc.to_string()}\n{arc.describe()}", flush=True)
     already = _finished(args.run_dir, config.final.epochs, args.overwrite)
     acc = retrain(arc, config, args.run_dir, data, verbose=0 if args.quiet else 1, overwrite=args.overwrite)
