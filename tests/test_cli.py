@@ -96,8 +96,7 @@ SMOKE = ["--preset", "smoke", "--run-dir", "X"]
      "argument `--space`: expected one of 'macro', 'micro', received 'nano'"),
     (["retrain", "--random", "--preset", "smoke"], "argument `--run-dir`: expected a value (required), received none"),
     (["retrain", "--random", "--bogus"] + SMOKE, "argument `--bogus`: expected an option of this command"),
-    (["train"], "argument `command`: expected one of 'retrain', 'params', 'search', 'sample', 'bench', "
-                "received 'train'"),
+    (["train"], "argument `command`: expected one of 'retrain', 'params', 'search', 'sample', 'bench'"),
     (["retrain", "--random", "--set", "final.epochs"] + SMOKE,
      "argument `--set`: expected FIELD=VALUE, received 'final.epochs'"),
     (["retrain", "--random", "--set", "controller.save_epochs=abc"] + SMOKE,
