@@ -26,19 +26,30 @@ from enaslite.micro_arc import MicroArc
 from enaslite.runs import read_jsonl
 from enaslite.study.jobs import Job, arg_error, is_int
 
-# The three scales the book runs, as data: the same plan functions take any of them.
+SOURCE_CLASSES = (0, 1, 2, 3, 4)
+TARGET_CLASSES = (5, 6, 7, 8, 9)
+
+# The three scales the book runs, as data: the same plan functions take any of them. `transfer` says between which
+# tasks the transfer experiment moves the controller (a dataset of None is the preset's): at the small scales
+# between two disjoint halves of one dataset's classes, at the thesis' scale from CIFAR-10 to CIFAR-100.
 SCALES = {
     "smoke": {"presets": {"macro": "smoke", "macro-bug": "smoke", "micro": "smoke"}, "epochs": 2,
               "overrides": {"final.epochs": 1, "search.steps_per_epoch": 2, "final.steps_per_epoch": 2,
-                            "data.train_limit": 128, "data.valid_size": 64, "data.test_limit": 64}},
+                            "data.train_limit": 128, "data.valid_size": 64, "data.test_limit": 64},
+              "transfer": {"source_dataset": None, "source_classes": SOURCE_CLASSES, "target_dataset": None,
+                           "target_classes": TARGET_CLASSES}},
     "cpu": {"presets": {"macro": "cpu-macro", "macro-bug": "cpu-macro-bug", "micro": "cpu-micro"},
-            "epochs": None, "overrides": {}},
+            "epochs": None, "overrides": {},
+            "transfer": {"source_dataset": None, "source_classes": SOURCE_CLASSES, "target_dataset": None,
+                         "target_classes": TARGET_CLASSES}},
     "thesis": {"presets": {"macro": "thesis-macro", "macro-bug": "thesis-macro-bug", "micro": "thesis-micro"},
-               "epochs": None, "overrides": {}},
+               "epochs": None, "overrides": {},
+               "transfer": {"source_dataset": "cifar10", "source_classes": None, "target_dataset": "cifar100",
+                            "target_classes": None}},
 }
 
-SOURCE_CLASSES = (0, 1, 2, 3, 4)
-TARGET_CLASSES = (5, 6, 7, 8, 9)
+# Class counts of the named datasets (enaslite.data loads CIFAR-100 with its 100 fine labels).
+DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "fashion_mnist": 10}
 
 
 def scale_overrides(scale: str, space: str = "macro", bug: bool = False) -> dict:
@@ -50,6 +61,24 @@ def scale_overrides(scale: str, space: str = "macro", bug: bool = False) -> dict
     s = SCALES[scale]
     return {"space": space, "preset": s["presets"][f"{space}-bug" if bug else space], "epochs": s["epochs"],
             "overrides": dict(s["overrides"]), "bug": True if bug else None}
+
+
+def transfer_tasks(scale: str, dataset: str | None = None) -> dict:
+    """{source_dataset, source_classes, dataset, target_classes} of the transfer experiment at `scale`, to splat
+    into `transfer_jobs`. A named `dataset` replaces the scale's tasks by the two halves of that dataset's classes
+    (CIFAR-100: classes 0-49 -> 50-99); an .npz has no known class count and is refused."""
+    if scale not in SCALES:
+        raise arg_error("scale", f"one of {sorted(SCALES)}", scale)
+    if dataset is None:
+        t = SCALES[scale]["transfer"]
+        return {"source_dataset": t["source_dataset"], "source_classes": t["source_classes"],
+                "dataset": t["target_dataset"], "target_classes": t["target_classes"]}
+    if dataset not in DATASET_CLASSES:
+        raise arg_error("dataset", f"None or one of {sorted(DATASET_CLASSES)} for the transfer experiment (it splits "
+                                   f"the classes in two halves, so it must know how many there are)", dataset)
+    half = DATASET_CLASSES[dataset] // 2
+    return {"source_dataset": dataset, "source_classes": tuple(range(half)), "dataset": dataset,
+            "target_classes": tuple(range(half, 2 * half))}
 
 
 # -- configs --------------------------------------------------------------------------------------------------------
@@ -171,22 +200,23 @@ def learning_curve_jobs(space: str, preset: str, seeds, epochs: int | None = Non
 
 
 def random_arc_jobs(space: str, preset: str, count: int, seed: int = 0, dataset: str | None = None, *,
-                    epochs: int | None = None, bug: bool | None = None, overrides: dict | None = None,
+                    epochs: int | None = None, classes=None, bug: bool | None = None, overrides: dict | None = None,
                     root=None) -> list[Job]:
     """Retrains of `count` architectures drawn uniformly from the space, no search: job i has seed `seed + i` and
-    the architecture `python -m enaslite retrain --random --seed <seed + i>` draws, so it is that command's run.
-    `epochs` and `root` are unused (accepted so that `scale_overrides` and `plan_until_done` fit)."""
+    the architecture `python -m enaslite retrain --random --seed <seed + i>` draws, so it is that command's run
+    (on `classes` of the dataset when given, labelled ``...-random-c5_6-s{i}``). `epochs` and `root` are unused
+    (accepted so that `scale_overrides` and `plan_until_done` fit)."""
     if not (is_int(count) and count >= 1):
         raise arg_error("count", "an int >= 1", count)
     if not is_int(seed):
         raise arg_error("seed", "an int", seed)
     jobs = []
     for s in range(seed, seed + count):
-        config = experiment_config(space, preset, s, None, dataset, bug=bug, overrides=overrides)
+        config = experiment_config(space, preset, s, None, dataset, classes=classes, bug=bug, overrides=overrides)
         rng, c = np.random.default_rng(s), config.final  # as cli._read_arc draws --random
         arc = (MacroArc.random(rng, c.num_layers, num_ops=c.num_branches or 6) if space == "macro"
                else MicroArc.random(rng, num_nodes=c.num_cells, num_ops=c.num_branches or 5))
-        jobs.append(Job("retrain", config, f"{space}-random-s{s}", arc=arc.to_string()))
+        jobs.append(Job("retrain", config, f"{space}-random{_classes_tag(classes)}-s{s}", arc=arc.to_string()))
     return jobs
 
 
@@ -233,14 +263,17 @@ def estimation_jobs(space: str, preset: str, seeds, epochs: int | None = None, d
 
 
 def transfer_jobs(space: str, preset: str, seeds, epochs: int | None = None, dataset: str | None = None, *,
-                  source_classes=SOURCE_CLASSES, target_classes=TARGET_CLASSES, retrain_epochs_at=None,
-                  source_seed: int = 0, bug: bool | None = None, overrides: dict | None = None,
-                  root=None) -> list[Job]:
-    """The thesis' transfer experiment: a search on `source_classes` (seed `source_seed`); per seed, two searches on
-    `target_classes`, one fresh and one starting from the source's last-epoch controller; then, for each target
+                  source_dataset: str | None = None, source_classes=SOURCE_CLASSES, target_classes=TARGET_CLASSES,
+                  retrain_epochs_at=None, source_seed: int = 0, baselines: bool = False, bug: bool | None = None,
+                  overrides: dict | None = None, root=None) -> list[Job]:
+    """The thesis' transfer experiment: a search on the source task (`source_dataset`, None = `dataset`, restricted
+    to `source_classes`; seed `source_seed`); per seed, two searches on the target task (`dataset`, restricted to
+    `target_classes`), one fresh and one starting from the source's last-epoch controller; then, for each target
     search, retrains of its best logged architecture at each epoch of `retrain_epochs_at` (default first, middle
-    and last)."""
-    source = search_jobs(space, preset, [source_seed], epochs, dataset, classes=source_classes, bug=bug,
+    and last). `baselines` adds, per seed, a search on the target task with the `uniform` controller (random
+    search with weight sharing) and the same retrains. `transfer_tasks(scale)` gives the scale's tasks."""
+    source_dataset = dataset if source_dataset is None else source_dataset
+    source = search_jobs(space, preset, [source_seed], epochs, source_dataset, classes=source_classes, bug=bug,
                          overrides=overrides)[0]
     _check_retrainable(source.config)
     tag = "-bug" if source.config.reference_macro_bug else ""
@@ -253,9 +286,13 @@ def transfer_jobs(space: str, preset: str, seeds, epochs: int | None = None, dat
     for seed in _check_seeds(seeds):
         config = experiment_config(space, preset, seed, epochs, dataset, classes=target_classes, bug=bug,
                                    overrides=overrides)
-        fresh = Job("search", config, f"{space}{tag}-target-fresh-s{seed}")
-        moved = Job("search", config, f"{space}{tag}-target-transfer-s{seed}", parent=source.key(), epoch=total)
-        for target in (fresh, moved):
+        targets = [Job("search", config, f"{space}{tag}-target-fresh-s{seed}"),
+                   Job("search", config, f"{space}{tag}-target-transfer-s{seed}", parent=source.key(), epoch=total)]
+        if baselines:
+            uniform = experiment_config(space, preset, seed, epochs, dataset, "uniform", target_classes, bug,
+                                        overrides)
+            targets.append(Job("search", uniform, f"{space}{tag}-target-uniform-s{seed}"))
+        for target in targets:
             jobs += [target, *best_retrains(target, root, at)]
     return jobs
 
