@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import textwrap
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -224,9 +225,13 @@ class _Recording(Runner):
         return done
 
 
-def quiet_tensorflow() -> None:
-    """TensorFlow's Python warnings (retracing notices) go to the log at ERROR level only."""
+def quiet() -> None:
+    """Keeps the runner's output to its progress bar: TensorFlow's Python log (retracing notices) at ERROR level
+    only, and tqdm.auto imported once without its notice that, in a kernel without ipywidgets, it draws text bars."""
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import tqdm.auto  # noqa: F401
 
 
 def run(experiment: Experiment, runner: Runner | None = None, progress: bool = True) -> Study:
@@ -234,7 +239,7 @@ def run(experiment: Experiment, runner: Runner | None = None, progress: bool = T
     its progress bar and ETA), and loads the results."""
     root = experiment.params.runs_dir
     recording = _Recording(runner or LocalRunner())
-    quiet_tensorflow()
+    quiet()
     jobs = plan.plan_until_done(experiment.plan, recording, root, progress=progress)
     return Study(experiment, tuple(jobs), load(jobs, root), frozenset(recording.ran), _seconds(jobs, root))
 
