@@ -328,6 +328,12 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    from enaslite.study.reproduce import reproduce
+    reproduce(args.scale, args.dataset, args.runs_dir, args.out, args.seeds)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m enaslite", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -391,6 +397,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           "(default: both)")
     p.add_argument("--title", help="title drawn above the diagram")
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("reproduce", help="execute every notebook of a copy of the book (computing missing runs) and "
+                                         "build its HTML with jupyter-book -W")
+    p.add_argument("--scale", choices=("auto", "smoke", "cpu", "thesis"), default="auto",
+                   help="auto: thesis with a GPU and CIFAR-10/100, else cpu (default: auto)")
+    p.add_argument("--dataset", help="dataset of every experiment (default: the scale's)")
+    p.add_argument("--runs-dir", help="run directories: finished ones are reused, missing ones computed there "
+                                      "(default: runs, or OUT/runs-smoke at the smoke scale)")
+    p.add_argument("--out", help="build folder: the book's copy and its HTML, OUT/_build/html "
+                                 "(default: book/_build/reproduce, ignored by git)")
+    p.add_argument("--seeds", type=_int_at_least(0), nargs="+", help="search seeds (default: 0 1 2)")
+    p.set_defaults(func=cmd_reproduce)
     return parser
 
 

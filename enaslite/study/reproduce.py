@@ -1,0 +1,139 @@
+"""`python -m enaslite reproduce`: the whole book, computed and built into a folder of its own.
+
+    python -m enaslite reproduce --scale cpu                  # runs in runs/, HTML in book/_build/reproduce/_build/html
+    python -m enaslite reproduce --scale smoke --out /tmp/b   # throwaway runs in /tmp/b/runs-smoke
+
+`reproduce` copies `book/` (without `_build`) into `<out>/book`, executes every notebook of its table of contents
+there with papermill, in order, and builds the copy with `jupyter-book build -W --path-output <out>`. Notebooks that
+take parameters (the experiments) get `scale`, `runs_dir` (absolute) and, when given, `dataset` and `seeds`; they
+reuse the finished runs in `runs_dir` and compute the missing ones, so a second `reproduce` recomputes nothing.
+Nothing in the repository changes: the copy and the HTML go under `out` (default `book/_build/reproduce`, which git
+ignores), runs go to `runs_dir` (default `runs/`, or `<out>/runs-smoke` at the smoke scale). Each notebook is named
+as it starts, and the kernel's progress output (the runner's bar with its ETA) is forwarded to stderr.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from enaslite.study import params as params_module
+from enaslite.study.jobs import arg_error
+
+BOOK = Path(__file__).resolve().parents[2] / "book"
+DEFAULT_OUT = BOOK / "_build" / "reproduce"
+INJECTED = "injected-parameters"
+
+
+def toc_notebooks(book=BOOK) -> list[str]:
+    """The notebooks of `book`'s _toc.yml (its `root` and `file` entries with an .ipynb beside), in order."""
+    import yaml
+
+    book = Path(book)
+
+    def files(node):
+        if isinstance(node, dict):
+            own = [node[k] for k in ("root", "file") if k in node]
+            return own + [f for k, v in node.items() if k not in ("root", "file") for f in files(v)]
+        if isinstance(node, list):
+            return [f for item in node for f in files(item)]
+        return []
+
+    toc = yaml.safe_load((book / "_toc.yml").read_text(encoding="utf-8"))
+    return [f"{name}.ipynb" for name in files(toc) if (book / f"{name}.ipynb").is_file()]
+
+
+def declared_parameters(path) -> set[str]:
+    """Names the notebook's `parameters` cell assigns (empty without such a cell)."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def hide_injected(path) -> bool:
+    """Tags the cell papermill injected with `remove-cell`, so the built page shows the story, not the plumbing
+    (the notebook states its parameters in prose). Writes the notebook only when a tag was added; returns whether
+    it was."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if INJECTED in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = tags + ["remove-cell"]
+            changed = True
+    if changed:
+        nbformat.write(nb, str(path))
+    return changed
+
+
+def _copy_book(book: Path, out: Path) -> Path:
+    copy = out / "book"
+    if copy.exists():
+        if not (copy / "_toc.yml").is_file():
+            raise arg_error("out", f"a folder whose `book` is a previous copy of the book (with _toc.yml) or absent",
+                            str(copy))
+        shutil.rmtree(copy)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(book, copy, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
+    return copy
+
+
+def execute(path, parameters: dict, cwd, stderr=None) -> None:
+    """Executes the notebook at `path` in place with papermill, passing the `parameters` it declares; the kernel's
+    stderr (progress bars) goes to `stderr`. A failing cell raises RuntimeError naming the notebook and the error."""
+    import papermill
+
+    path = Path(path)
+    declared = declared_parameters(path)
+    given = {k: v for k, v in parameters.items() if k in declared}
+    try:
+        papermill.execute_notebook(str(path), str(path), parameters=given, kernel_name="python3", cwd=str(cwd),
+                                   progress_bar=False, stderr_file=stderr)
+    except papermill.PapermillExecutionError as e:
+        raise RuntimeError(f"notebook {path.name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} (the "
+                           f"executed notebook with its traceback is {path})") from None
+    if given:
+        hide_injected(path)
+
+
+def reproduce(scale: str = "auto", dataset: str | None = None, runs_dir=None, out=None, seeds=None, *,
+              book=BOOK, extra: dict | None = None, stream=None, stderr=None) -> Path:
+    """Executes every notebook of a copy of `book` and builds it (see the module docstring); returns the folder
+    holding the HTML. `extra`: more notebook parameters (e.g. {"random_archs": 2}), each passed to the notebooks
+    that declare it. Parameters are checked before anything is copied or run."""
+    stream = sys.stdout if stream is None else stream
+    out = Path(DEFAULT_OUT if out is None else out).absolute()
+    if runs_dir is None:
+        runs_dir = out / "runs-smoke" if scale == "smoke" else Path("runs")
+    runs_dir = Path(runs_dir).absolute()
+    checked = params_module.check(scale=scale, dataset=dataset, runs_dir=runs_dir,
+                                  **({} if seeds is None else {"seeds": list(seeds)}))
+    if shutil.which("jupyter-book") is None:
+        raise RuntimeError("jupyter-book is not installed (requirements.txt: jupyter-book>=1.0.4,<2)")
+    parameters = {"scale": scale, "runs_dir": str(runs_dir), **(extra or {})}
+    if dataset is not None:
+        parameters["dataset"] = dataset
+    if seeds is not None:
+        parameters["seeds"] = list(checked.seeds)
+    copy = _copy_book(Path(book), out)
+    notebooks = toc_notebooks(copy)
+    print(f"reproducing the book at scale {checked.scale} ({checked.scale_reason}); runs in {runs_dir}; "
+          f"{len(notebooks)} notebooks in {copy}", file=stream, flush=True)
+    for i, name in enumerate(notebooks, 1):
+        print(f"[{i}/{len(notebooks)}] executing {name}", file=stream, flush=True)
+        t0 = time.perf_counter()
+        execute(copy / name, parameters, copy, sys.stderr if stderr is None else stderr)
+        print(f"[{i}/{len(notebooks)}] {name} done in {time.perf_counter() - t0:.0f} s", file=stream, flush=True)
+    print("building the HTML (jupyter-book build -W)", file=stream, flush=True)
+    run = subprocess.run(["jupyter-book", "build", str(copy), "-W", "--path-output", str(out)],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"jupyter-book build -W failed:\n{(run.stdout + run.stderr)[-4000:]}")
+    html = out / "_build" / "html"
+    print(f"the book is in {html / 'index.html'}", file=stream, flush=True)
+    return html
