@@ -216,3 +216,9 @@ def test_bad_parameters_fail_before_auto_is_resolved(monkeypatch):
         check(scale="auto", epochs="abc")
     with pytest.raises(ValueError, match=r"argument `scale`: expected one of \['auto', 'cpu', 'smoke', 'thesis'\]"):
         check(scale="gpu")
+
+
+def test_runs_dir_none_is_the_repository_runs_folder():
+    """runs_dir=None (the notebooks' default) is the repository's runs/, whatever the working directory."""
+    from pathlib import Path
+    assert check(runs_dir=None).runs_dir == Path(params.__file__).resolve().parents[2] / "runs"

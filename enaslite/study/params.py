@@ -22,6 +22,8 @@ from enaslite.study.plan import SCALES
 SPACES = ("macro", "micro", "both")
 AUTO = "auto"
 THESIS_DATASETS = ("cifar10", "cifar100")
+REPO_RUNS = Path(__file__).resolve().parents[2] / "runs"
+"""The repository's run directories (book/../runs in a source checkout), whatever the kernel's working directory."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class Params:
         preset: None = the scale's preset for each space; a name overrides it (then `space` must be one space).
         epochs: search epochs; None = the preset's.
         seeds: search seeds.
-        runs_dir: where run directories live (finished ones are reused, missing ones are computed).
+        runs_dir: where run directories live (finished ones are reused, missing ones are computed); None given to
+            `check` is `REPO_RUNS`, the repository's runs/ wherever the notebook runs from.
         scale_reason: how `scale` was chosen: "given", or why `auto` chose it.
     """
 
@@ -134,8 +137,9 @@ def check(*, scale="cpu", space="both", dataset=None, preset=None, epochs=None, 
     if not (isinstance(seeds, (list, tuple)) and seeds and all(is_int(s) and s >= 0 for s in seeds)
             and len(set(seeds)) == len(seeds)):
         raise arg_error("seeds", "a non-empty list of distinct ints >= 0", seeds)
+    runs_dir = REPO_RUNS if runs_dir is None else runs_dir
     if not isinstance(runs_dir, (str, Path)) or (Path(runs_dir).exists() and not Path(runs_dir).is_dir()):
-        raise arg_error("runs_dir", "a directory path", runs_dir)
+        raise arg_error("runs_dir", "a directory path (or None: the repository's runs/)", runs_dir)
     spaces = ("macro", "micro") if space == "both" else (space,)
     scale, reason = auto_scale() if scale == AUTO else (scale, "given")
     return Params(scale, spaces, dataset, preset, epochs, tuple(seeds), Path(runs_dir), reason)
