@@ -89,7 +89,8 @@ def _ci_p(e: analysis.Estimate, scale: float = 1.0, digits: int = 2) -> str:
 def _why(message: str) -> str:
     """The reason in an AnalysisWarning ("fn: why; the result is NaN" -> "why")."""
     why = message.split(": ", 1)[-1]
-    return why.rsplit("; ", 1)[0] if why.endswith(" NaN") else why
+    why = why.rsplit("; ", 1)[0] if why.endswith(" NaN") else why
+    return re.sub(r" in `[^`]+`", "", why)  # the argument's name means nothing on the page
 
 
 def _quietly(fn, *args, **kwargs):
@@ -174,6 +175,14 @@ def picks(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _epoch_x(field: str, title: str, epochs):
+    """An x encoding for integer epochs: a tick per epoch when there are few, else integer ticks only."""
+    import altair as alt
+    epochs = sorted({int(e) for e in epochs if pd.notna(e)})
+    axis = alt.Axis(values=epochs, format="d") if len(epochs) <= 12 else alt.Axis(tickMinStep=1, format="d")
+    return alt.X(f"{field}:Q", title=title, axis=axis)
+
+
 def _last_pick(frame: pd.DataFrame) -> pd.Series:
     return frame["pick"].str.endswith("(last)")
 
@@ -202,7 +211,7 @@ def search_curves(searches: pd.DataFrame, caption: str | None = None, by: str = 
     long = search_metrics(searches, by)
     long["seed"] = long["seed"].astype(str)
     return alt.Chart(long).mark_line(point=len(set(long["epoch"])) < 4).encode(
-        x=alt.X("epoch:Q", title="search epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=_epoch_x("epoch", "search epoch", long["epoch"]),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
         color=alt.Color(f"{by}:N", title=by, legend=_legend()), detail="label:N",
         strokeDash=alt.StrokeDash("seed:N", title="seed", legend=_legend()),
@@ -236,7 +245,7 @@ def op_chart(searches: pd.DataFrame, caption: str | None = None, by: str = "mode
     long = op_shares(searches, by)
     order = list(dict.fromkeys(list(MACRO_OPS) + list(MICRO_OPS)))
     return alt.Chart(long).mark_area().encode(
-        x=alt.X("epoch:Q", title="search epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=_epoch_x("epoch", "search epoch", long["epoch"]),
         y=alt.Y("share:Q", stack="normalize", title="share of sampled ops", axis=alt.Axis(format="%")),
         color=alt.Color("op:N", sort=order, title="operation", legend=_legend()),
         order=alt.Order("op_order:Q"),
@@ -303,7 +312,7 @@ def retrain_curves(retrains: pd.DataFrame, caption: str | None = None):
         return _empty(title, caption)
     frame = picks(retrains)[["space", "group", "pick", "label", "epoch", "test_acc"]]
     return alt.Chart(frame).mark_line(point=len(set(frame["epoch"])) < 4).encode(
-        x=alt.X("epoch:Q", title="retrain epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=_epoch_x("epoch", "retrain epoch", frame["epoch"]),
         y=alt.Y("test_acc:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("pick:N", title="architecture", legend=_legend()), detail="label:N",
     ).properties(width=WIDTH, height=HEIGHT).facet(
