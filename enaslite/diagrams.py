@@ -222,5 +222,6 @@ def save(arc, path, fmt: str | None = None, title: str | None = None, **kwargs) 
                          f"{['.' + f for f in FORMATS]} (or pass fmt), received {str(path)!r}")
     dot_text = to_dot(arc, title=title, **kwargs)
     data = dot_text.encode("utf-8") if fmt == "dot" else render(dot_text, fmt, layout_args(arc))
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
