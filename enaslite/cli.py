@@ -212,7 +212,7 @@ def cmd_retrain(args) -> int:
     check_arc(arc, config)
     data = _load_data(config)
     print(f"retraining {config.space} arc {arc.to_string()}\n{arc.describe()}", flush=True)
-    already = _finished(args.run_dir, config.final.epochs, args.overwrite)
+    already = _finished(args.run_dir, config.final.epochs, args.overwrite, "final.epochs")
     acc = retrain(arc, config, args.run_dir, data, verbose=0 if args.quiet else 1, overwrite=args.overwrite)
     if already:
         print(finished_message(RunDir(args.run_dir), f"{already['epochs']} epochs, test accuracy {acc:.4f}"))
@@ -220,10 +220,9 @@ def cmd_retrain(args) -> int:
     return 0
 
 
-def _finished(run_dir, epochs: int, overwrite: bool):
+def _finished(run_dir, epochs: int, overwrite: bool, field: str):
     """The stored summary when `run_dir` is a run finished with at least `epochs` epochs (it will not be touched)."""
-    done = None if overwrite else RunDir(run_dir).finished() if Path(run_dir).is_dir() else None
-    return done if done is not None and done.get("epochs", 0) >= epochs else None
+    return None if overwrite else RunDir(run_dir).finished_for(epochs, field)
 
 
 def cmd_params(args) -> int:
@@ -257,7 +256,7 @@ def cmd_search(args) -> int:
     from enaslite.search import search
     print(f"search: {config.space} space, {config.data.dataset}, preset {config.preset}, {config.search.epochs} "
           f"epochs, controller {config.controller.mode}", flush=True)
-    already = _finished(args.run_dir, config.search.epochs, args.overwrite)
+    already = _finished(args.run_dir, config.search.epochs, args.overwrite, "search.epochs")
     summary = search(config, args.run_dir, data, init_controller=args.init_controller,
                      verbose=0 if args.quiet else 1, overwrite=args.overwrite)
     if already:

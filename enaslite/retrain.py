@@ -135,14 +135,9 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
     identity = {"arc": arc.to_dict(), "dataset": data.fingerprint()}
     c = config.final
     run.check("retrain", config, identity, resumable_fields=("final.epochs",), overwrite=overwrite)
-    if not overwrite:
-        done = run.finished()
-        if done is not None and done.get("epochs", 0) >= c.epochs:
-            return float(done["test_acc"])
-        if done is not None and run.load_checkpoint() is None:
-            raise ValueError(f"argument `final.epochs`: {run.path} finished {done.get('epochs')} epochs and its "
-                             f"checkpoint (not kept in git) is missing, so it can't be extended to {c.epochs}; "
-                             f"use a new run directory or --overwrite")
+    done = None if overwrite else run.finished_for(c.epochs, "final.epochs")
+    if done is not None:
+        return float(done["test_acc"])
     seed_everything(config.seed)
     model = build_final_model(arc, config, data)
     if overwrite:

@@ -232,6 +232,20 @@ class RunDir:
         p = self / self.FINISHED
         return json.loads(p.read_text()) if p.exists() else None
 
+    def finished_for(self, epochs: int, field: str) -> dict | None:
+        """The stored summary when the run is finished with at least `epochs` epochs (nothing to do), None when it
+        has work left; fails when it is finished but must be extended (`field` raised) without its checkpoint."""
+        done = self.finished()
+        if done is None:
+            return None
+        if done.get("epochs", 0) >= epochs:
+            return done
+        if self.load_checkpoint() is None:
+            raise ValueError(f"argument `{field}`: {self.path} finished {done.get('epochs')} epochs and its "
+                             f"checkpoint (not kept in git) is missing, so it can't be extended to {epochs}; "
+                             f"use a new run directory or --overwrite")
+        return None
+
     def unfinish(self) -> None:
         p = self / self.FINISHED
         if p.exists():

@@ -214,14 +214,9 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
                 "init_controller": None if init_controller is None else file_identity(init_controller)}
     c, k = config.search, config.controller
     run.check("search", config, identity, resumable_fields=("search.epochs",), overwrite=overwrite)
-    if not overwrite:
-        done = run.finished()
-        if done is not None and done.get("epochs", 0) >= c.epochs:
-            return dict(done.get("last", {}))
-        if done is not None and run.load_checkpoint() is None:
-            raise ValueError(f"argument `search.epochs`: {run.path} finished {done.get('epochs')} epochs and its "
-                             f"checkpoint (not kept in git) is missing, so it can't be extended to {c.epochs}; "
-                             f"use a new run directory or --overwrite")
+    done = None if overwrite else run.finished_for(c.epochs, "search.epochs")
+    if done is not None:
+        return dict(done.get("last", {}))
     seed_everything(config.seed)
     net = build_supernet(config, data)
     controller = build_controller(config, config.seed)
