@@ -103,3 +103,16 @@ def test_old_config_json_without_new_fields_loads():
         for name in ("grad_bound", "aux_trainable", "eval_dropout", "reference_fan_in", "macro_sep_as_conv"):
             del d[phase][name]
     assert Config.from_dict(d) == preset("smoke")
+
+
+def test_every_switch_in_the_departures_page_is_a_config_field():
+    """Each `FIELD=VALUE` switch docs/departures.md offers (also inside `--set ...`) is accepted by the config."""
+    import json
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "docs" / "departures.md").read_text()
+    switches = set(re.findall(r"(?:`|--set )((?:search|final|data|controller)\.[a-z_]+)=([^`\s]+)", text))
+    assert len(switches) >= 7
+    for field, value in switches:
+        value = {"true": True, "false": False}.get(value, value)
+        preset("cpu-micro", **{field: json.loads(value) if isinstance(value, str) and value[0].isdigit() else value})
