@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from enaslite.study.reproduce import toc_files
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 SCRIPT = ROOT / "scripts" / "screenshot_book.py"
@@ -39,16 +41,6 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                       "chapter's diagrams cannot be drawn")
 
 
-def _toc_files(node) -> list:
-    """Every `file` (and `root`) entry of a _toc.yml, in order."""
-    if isinstance(node, dict):
-        own = [node[k] for k in ("root", "file") if k in node]
-        return own + [f for k, v in node.items() if k not in ("root", "file") for f in _toc_files(v)]
-    if isinstance(node, list):
-        return [f for item in node for f in _toc_files(item)]
-    return []
-
-
 def _page_sources() -> dict:
     """Page name -> source file for every .md and .ipynb of the book (outside _build)."""
     return {p.with_suffix("").relative_to(BOOK).as_posix(): p for p in BOOK.rglob("*")
@@ -60,14 +52,14 @@ def _page_sources() -> dict:
 
 def test_toc_lists_every_page_and_only_existing_ones():
     """Every page file is in _toc.yml (only_build_toc_files would silently drop it) and every entry exists."""
-    toc = _toc_files(yaml.safe_load((BOOK / "_toc.yml").read_text(encoding="utf-8")))
+    toc = toc_files(yaml.safe_load((BOOK / "_toc.yml").read_text(encoding="utf-8")))
     assert sorted(toc) == sorted(_page_sources())
 
 
 def test_experiment_notebooks_are_in_the_toc():
     """The four experiment chapters are listed, and none is named `search` (Sphinx's own search page would replace
     it without a warning)."""
-    toc = _toc_files(yaml.safe_load((BOOK / "_toc.yml").read_text(encoding="utf-8")))
+    toc = toc_files(yaml.safe_load((BOOK / "_toc.yml").read_text(encoding="utf-8")))
     assert all(name in toc for name in EXPERIMENTS) and "search" not in toc
 
 

@@ -519,14 +519,21 @@ def transfer_table(finals: pd.DataFrame) -> pd.DataFrame:
     return out.set_index(["space", "sampled epoch", "controller"])
 
 
-def transfer_comparison(finals: pd.DataFrame) -> pd.DataFrame:
-    """Per space and sampled epoch: fresh (a) vs transferred (b) controllers' picks, `analysis.compare_groups`."""
-    frame, rows = with_roles(finals), []
+def _transfer_groups(finals: pd.DataFrame):
+    """(space, sampled epoch, fresh accs, transferred accs, `analysis.compare_groups` result, note) per group."""
+    frame = with_roles(finals)
     frame = frame[frame["role"].isin(["fresh", "transferred"])]
     for (space, epoch), g in frame.groupby(["space", pd.to_numeric(frame["source_epoch"]).astype(int)]):
         a = g.loc[g["role"] == "fresh", "test_acc"].to_numpy(float)
         b = g.loc[g["role"] == "transferred", "test_acc"].to_numpy(float)
         c, note = _quietly(analysis.compare_groups, a, b)
+        yield space, epoch, a, b, c, note
+
+
+def transfer_comparison(finals: pd.DataFrame) -> pd.DataFrame:
+    """Per space and sampled epoch: fresh (a) vs transferred (b) controllers' picks, `analysis.compare_groups`."""
+    rows = []
+    for space, epoch, a, b, c, note in _transfer_groups(finals):
         rows.append({"space": space, "sampled epoch": epoch, "n (fresh, transferred)": f"{len(a)}, {len(b)}",
                      "fresh (%)": pct(c.mean_a), "transferred (%)": pct(c.mean_b),
                      "transferred − fresh, points [95% CI], Welch p": _ci_p(c.difference, 100),
@@ -605,12 +612,8 @@ def estimation_text(finals: pd.DataFrame, precision: float = 0.01) -> str:
 
 def transfer_text(finals: pd.DataFrame) -> str:
     """Markdown, a line per space and sampled epoch: fresh against transferred controllers' picks."""
-    frame, lines = with_roles(finals), []
-    frame = frame[frame["role"].isin(["fresh", "transferred"])]
-    for (space, epoch), g in frame.groupby(["space", pd.to_numeric(frame["source_epoch"]).astype(int)]):
-        a = g.loc[g["role"] == "fresh", "test_acc"].to_numpy(float)
-        b = g.loc[g["role"] == "transferred", "test_acc"].to_numpy(float)
-        c, note = _quietly(analysis.compare_groups, a, b)
+    lines = []
+    for space, epoch, _, _, c, note in _transfer_groups(finals):
         lines.append(f"- {space}, picked at epoch {epoch}: "
                      f"{_comparison_sentence(c, note, 'the fresh controllers’ architectures', 'the transferred ones')}.")
     return "\n".join(lines) if lines else "No finished retrains yet."

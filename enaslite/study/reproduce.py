@@ -28,22 +28,23 @@ DEFAULT_OUT = BOOK / "_build" / "reproduce"
 INJECTED = "injected-parameters"
 
 
+def toc_files(node) -> list[str]:
+    """Every `root` and `file` entry of a parsed _toc.yml, in order."""
+    if isinstance(node, dict):
+        own = [node[k] for k in ("root", "file") if k in node]
+        return own + [f for k, v in node.items() if k not in ("root", "file") for f in toc_files(v)]
+    if isinstance(node, list):
+        return [f for item in node for f in toc_files(item)]
+    return []
+
+
 def toc_notebooks(book=BOOK) -> list[str]:
     """The notebooks of `book`'s _toc.yml (its `root` and `file` entries with an .ipynb beside), in order."""
     import yaml
 
     book = Path(book)
-
-    def files(node):
-        if isinstance(node, dict):
-            own = [node[k] for k in ("root", "file") if k in node]
-            return own + [f for k, v in node.items() if k not in ("root", "file") for f in files(v)]
-        if isinstance(node, list):
-            return [f for item in node for f in files(item)]
-        return []
-
     toc = yaml.safe_load((book / "_toc.yml").read_text(encoding="utf-8"))
-    return [f"{name}.ipynb" for name in files(toc) if (book / f"{name}.ipynb").is_file()]
+    return [f"{name}.ipynb" for name in toc_files(toc) if (book / f"{name}.ipynb").is_file()]
 
 
 def declared_parameters(path) -> set[str]:
