@@ -5,11 +5,12 @@
 - A method against random search (Yang, Esperança, Carlucci 2020): `relative_improvement`, `prob_beats_random`.
 - Two independent samples (e.g. retrained accuracy of epoch-1 vs last-epoch architectures): `compare_groups`.
 - The retrain budget's calibration: `noise_vs_spread`.
+- Whether the ops of a macro architecture change its shared-weight accuracy (the reference bug): `op_effect`.
 
 Each statistic comes with a seeded 95% percentile-bootstrap interval; at the 3 to 8 seeds of these studies such
 intervals are too narrow (they undercover), so read them beside the p-values, not instead of them. Tests and point
 estimates are scipy's; this module adds only what scipy lacks (sparse tau, precision@k, RI, Hedges' g, the
-calibration verdict) and a bootstrap that skips undefined resamples (`_bootstrap`). Pure functions on 1-D arrays;
+calibration verdict, the op-effect decomposition) and a bootstrap that skips undefined resamples (`_bootstrap`). Pure functions on 1-D arrays;
 nothing here imports Keras.
 
 Degenerate input never raises: fewer than 3 values, a NaN, or zero variance where the statistic needs variance give
@@ -73,6 +74,21 @@ class Calibration:
     n_seeds: int
     n_archs: int
     rule: str
+
+
+@dataclass(frozen=True)
+class OpEffect:
+    """`op_effect`'s result. `ops_share`: the share of the accuracies' variance (sum of squares) that lies within
+    patterns, i.e. that changing only the ops moves; `within_sd` / `between_sd`: the mean within-pattern SD and the
+    SD of the pattern means; `max_range`: the largest within-pattern max − min; `friedman_p`: Friedman's test of
+    "the variants score alike" with patterns as blocks (NaN, with a warning, when it is undefined)."""
+    ops_share: float
+    within_sd: float
+    between_sd: float
+    max_range: float
+    friedman_p: float
+    n_patterns: int
+    n_variants: int
 
 
 def _arg_error(name, expected, received) -> ValueError:
@@ -287,6 +303,38 @@ def noise_vs_spread(seed_accs, arch_accs, *, factor: float = 2.0) -> Calibration
     else:
         ratio = spread / noise if noise > 0 else float("inf")
     return Calibration(noise, spread, ratio, bool(spread > factor * noise), len(s), len(a), rule)
+
+
+def op_effect(acc) -> OpEffect:
+    """How much the ops move the shared-weight accuracy, from `acc[p, v]`: pattern p (one set of skip connections)
+    scored with op variant v (`enaslite.probe`). The within-pattern variation is what the ops cause; under the
+    reference code's macro bug it is exactly zero. A two-way layout without replication; scipy has Friedman's test
+    but not the sum-of-squares split, which is written here.
+
+    Malformed input (not 2-D, fewer than 2 variants) raises ValueError; fewer than 2 patterns or a NaN gives NaN
+    fields with an `AnalysisWarning`."""
+    a = np.asarray(acc, dtype=float)
+    if a.ndim != 2 or a.shape[1] < 2:
+        raise _arg_error("acc", "a 2-D array of patterns × variants with at least 2 variants", f"shape {a.shape}")
+    p, v = a.shape
+    if p < 2 or np.isnan(a).any():
+        _undefined("op_effect", "fewer than 2 patterns" if p < 2 else "`acc` contains NaN", "every field is")
+        return OpEffect(NAN, NAN, NAN, NAN, NAN, p, v)
+    means, ranges = a.mean(axis=1), np.ptp(a, axis=1)
+    inert = bool(np.all(ranges == 0))  # exact zeros: a row mean of equal floats can differ from them by 1e-17
+    ss_total = float(((a - a.mean()) ** 2).sum())
+    ss_within = 0.0 if inert else float(((a - means[:, None]) ** 2).sum())
+    if ss_total == 0:
+        share = _undefined("op_effect", "all accuracies are equal", "ops_share is") and NAN
+    else:
+        share = ss_within / ss_total
+    if inert:
+        friedman = _undefined("op_effect", "every pattern scores all its variants alike (all ties)",
+                              "Friedman's p is") and NAN
+    else:
+        friedman = float(stats.friedmanchisquare(*a.T).pvalue)
+    within = 0.0 if inert else float(a.std(axis=1, ddof=1).mean())
+    return OpEffect(share, within, float(np.std(means, ddof=1)), float(ranges.max()), friedman, p, v)
 
 
 def rank_agreement(x, y, k: int, precision: float = 0.01, *, n_boot: int = 2000, seed=0) -> pd.DataFrame:

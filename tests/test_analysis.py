@@ -238,3 +238,23 @@ def test_rank_agreement_table_and_pandas_input():
     assert table.loc["kendall_tau", "value"] == pytest.approx(stats.kendalltau(X, Y).statistic)
     assert table.loc["sparse_kendall_tau", "precision"] == 0.01 and table.loc["precision_at_k", "k"] == 3
     assert A.kendall_tau(X, Y, n_boot=B).as_dict().keys() == {"value", "low", "high", "n", "p_value"}
+
+
+def test_op_effect_hand_case_and_inert_ops():
+    from enaslite.analysis import op_effect
+    acc = np.array([[0.80, 0.82, 0.84], [0.70, 0.70, 0.73]])
+    e = op_effect(acc)
+    grand = acc.mean()
+    ss_total = ((acc - grand) ** 2).sum()
+    ss_within = ((acc - acc.mean(1, keepdims=True)) ** 2).sum()
+    assert e.ops_share == pytest.approx(ss_within / ss_total)
+    assert e.max_range == pytest.approx(0.04) and (e.n_patterns, e.n_variants) == (2, 3)
+    assert e.friedman_p == pytest.approx(stats.friedmanchisquare(*acc.T).pvalue)
+    with pytest.warns(AnalysisWarning, match="all ties"):
+        inert = op_effect(np.array([[0.8, 0.8, 0.8], [0.7, 0.7, 0.7], [0.75, 0.75, 0.75]]))
+    assert inert.ops_share == 0.0 and inert.within_sd == 0.0 and inert.max_range == 0.0
+    assert np.isnan(inert.friedman_p) and inert.between_sd > 0
+    with pytest.warns(AnalysisWarning, match="fewer than 2 patterns"):
+        assert np.isnan(op_effect(np.array([[0.8, 0.9]])).ops_share)
+    with pytest.raises(ValueError, match="argument `acc`"):
+        op_effect([0.8, 0.9])

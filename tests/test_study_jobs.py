@@ -76,14 +76,16 @@ def test_run_dir_layout_and_status(tmp_path):
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"kind": "train"}, r"argument `kind`: expected one of \['search', 'retrain', 'rescore'\], received 'train'"),
+    ({"kind": "train"}, r"argument `kind`: expected one of \['search', 'retrain', 'rescore', 'probe'\], received 'train'"),
     ({"label": "a/b"}, r"argument `label`: expected a name of letters"),
     ({"config": {"space": "macro"}}, r"argument `config`: expected an enaslite.config.Config, received 'dict'"),
     ({"arc": "0 1 0"}, r"argument `arc`: expected an architecture string for a retrain job and None otherwise"),
     ({"parent": "xyz"}, r"argument `parent`: expected None or a job key"),
     ({"epoch": 2}, r"argument `epoch`: expected None for a job without a parent"),
     ({"parent": PARENT}, r"argument `epoch`: expected the parent's epoch for a search job with a parent"),
-    ({"n": 3}, r"argument `n`: expected n and seed only on rescore jobs"),
+    ({"n": 3}, r"argument `n`: expected n and seed only on rescore and probe jobs"),
+    ({"kind": "probe", "parent": PARENT, "epoch": 1, "n": 2, "seed": 0, "config": preset("smoke", space="micro")},
+     r"argument `config`: expected a macro config for a probe job"),
 ])
 def test_invalid_search_jobs_are_refused(kw, message):
     """A malformed job fails at construction, naming the argument."""

@@ -12,6 +12,7 @@
 | learning_curve.ipynb | `learning_curve`: retrains of the best logged arc at epoch 1 and the last, random arcs | 5.2, 6.2 |
 | performance_estimation.ipynb | `performance_estimation`: rescore n arcs at the middle epoch, retrain k of them | 5.3, 6.3 |
 | transfer.ipynb | `transfer`: fresh vs transferred controllers on the target task, baselines there | 5.1, 6.1 |
+| reference_bug.ipynb | `reference_bug`: the macro search with and without the reference's inert-op bug | beyond |
 
 Every plan comes from `enaslite.study.plan` with the scale's presets and overrides (`plan.SCALES`); nothing here
 sets a budget. Importing this module does not import Keras; `run` does when a job is missing.
@@ -113,7 +114,7 @@ class Study:
         """Per kind of job: how many the experiment needs, how many this execution computed and reused, and the
         compute time of all of them (finished.json's seconds)."""
         rows = []
-        for kind in ("search", "rescore", "retrain"):
+        for kind in ("search", "rescore", "probe", "retrain"):
             jobs = [j for j in self.jobs if j.kind == kind]
             if not jobs:
                 continue
@@ -181,6 +182,23 @@ def performance_estimation(p: Params, n: int = 20, k: int = 7) -> Experiment:
                   f"validation split with that epoch's shared weights; {k} of them retrained."
                   for space, e in epochs.items())
     return Experiment("performance_estimation", p, parts, notes)
+
+
+def reference_bug(p: Params, n: int = 4) -> Experiment:
+    """Beyond the thesis: the reference code's macro bug (`plan.reference_bug_jobs`). Macro only, whatever `space`
+    says: per seed, the intended search (the learning curve's) and the inert-op search with the same seed, the
+    retrains of their best epoch-1 and last-epoch architectures, and a probe of each search's last shared weights
+    (`n` skip patterns, each scored under every op)."""
+    if not (is_int(n) and n >= 2):
+        raise arg_error("n", "an int >= 2", n)
+    kw = p.plan_kwargs("macro")
+    bug_preset = None if p.preset is not None else plan.SCALES[p.scale]["presets"]["macro-bug"]
+    part = _part(plan.reference_bug_jobs, seeds=p.seeds, bug_preset=bug_preset, n=n, **kw)
+    e = _search_epochs(p, "macro")
+    notes = (f"Probes: {n} skip patterns sampled from the controller of search epoch {e}, each scored under its "
+             f"sampled ops and under every layer set to each op, with that epoch's shared weights, on the whole "
+             f"validation split.",)
+    return Experiment("reference_bug", p, (("macro", part),), notes)
 
 
 def transfer_spaces(p: Params) -> tuple:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from enaslite.config import Config
 
-KINDS = ("search", "retrain", "rescore")
+KINDS = ("search", "retrain", "rescore", "probe")
 
 # Part of every key. Bump it when a code change alters what an existing job would compute, so that old run
 # directories are no longer taken for the new jobs' results.
@@ -37,7 +37,7 @@ class Job:
     """One run of an experiment.
 
     Attributes:
-        kind: `search`, `retrain` or `rescore`.
+        kind: `search`, `retrain`, `rescore` or `probe` (a macro search's op effect, `enaslite.probe`).
         config: the run's full `Config` (a retrain's and a rescore's is their parent search's config).
         label: a readable name such as ``macro-reinforce-s0-ep1best``; letters, digits, ``.``, ``_``, ``-``. Not
             part of the key.
@@ -47,8 +47,8 @@ class Job:
         epoch: search with a parent: the parent's controller epoch to start from (transfer). Rescore: the parent
             search's epoch whose controller and shared weights are used. Retrain with a parent: the parent's epoch
             the architecture was chosen at (so two picks of one architecture at two epochs stay two runs).
-        n: rescore only: how many architectures to sample.
-        seed: rescore only: the sampling seed.
+        n: rescore and probe only: how many architectures (probe: skip patterns) to sample.
+        seed: rescore and probe only: the sampling seed.
     """
 
     kind: str
@@ -79,19 +79,21 @@ class Job:
             raise arg_error("epoch", "None or a 1-based epoch int", self.epoch)
         if self.epoch is not None and self.parent is None:
             raise arg_error("epoch", "None for a job without a parent (the epoch is the parent's)", self.epoch)
-        if self.kind in ("search", "rescore") and self.parent is not None and self.epoch is None:
+        if self.kind in ("search", "rescore", "probe") and self.parent is not None and self.epoch is None:
             # A retrain may name its parent without an epoch; a transfer search or a rescore needs the epoch whose
             # controller it uses.
             raise arg_error("epoch", f"the parent's epoch for a {self.kind} job with a parent", None)
-        if self.kind == "rescore":
+        if self.kind in ("rescore", "probe"):
             if self.parent is None:
-                raise arg_error("parent", "the key of the search a rescore job samples from", None)
+                raise arg_error("parent", f"the key of the search a {self.kind} job samples from", None)
             if not (is_int(self.n) and self.n >= 1):
-                raise arg_error("n", "an int >= 1 for a rescore job", self.n)
+                raise arg_error("n", f"an int >= 1 for a {self.kind} job", self.n)
             if not is_int(self.seed):
-                raise arg_error("seed", "an int for a rescore job", self.seed)
+                raise arg_error("seed", f"an int for a {self.kind} job", self.seed)
+            if self.kind == "probe" and self.config.space != "macro":
+                raise arg_error("config", "a macro config for a probe job (it varies macro ops)", self.config.space)
         elif self.n is not None or self.seed is not None:
-            raise arg_error("n", f"n and seed only on rescore jobs (the {self.kind}'s seed is config.seed)",
+            raise arg_error("n", f"n and seed only on rescore and probe jobs (the {self.kind}'s seed is config.seed)",
                         (self.n, self.seed))
 
     # -- identity ------------------------------------------------------------------------------------------------
@@ -125,7 +127,9 @@ class Job:
         c = self.config
         what = {"search": f"{c.search.epochs} epochs, controller {c.controller.mode}",
                 "retrain": f"{c.final.epochs} epochs, arc {self.arc}",
-                "rescore": f"{self.n} arcs from epoch {self.epoch}, sampling seed {self.seed}"}[self.kind]
+                "rescore": f"{self.n} arcs from epoch {self.epoch}, sampling seed {self.seed}",
+                "probe": f"op variants of {self.n} skip patterns from epoch {self.epoch}, sampling seed {self.seed}"
+                }[self.kind]
         extra = ""
         if self.parent is not None:
             extra = f", from {self.parent}" + (f" epoch {self.epoch}" if self.epoch is not None else "")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from enaslite.config import DATASET_NAMES, PRESETS
 from enaslite.study.jobs import arg_error, is_int
-from enaslite.study.plan import SCALES
+from enaslite.study.plan import SCALES, overrides_for
 
 SPACES = ("macro", "micro", "both")
 AUTO = "auto"
@@ -56,7 +56,7 @@ class Params:
         """Keyword arguments of a `plan` function for `space`: the scale's preset and overrides, then ours."""
         scale = SCALES[self.scale]
         out = {"space": space, "preset": self.preset or scale["presets"][space],
-               "overrides": dict(scale["overrides"]),
+               "overrides": overrides_for(self.scale, space),
                "epochs": self.epochs if self.epochs is not None else scale["epochs"]}
         if self.dataset is not None:
             out["dataset"] = self.dataset

@@ -40,6 +40,11 @@ SCALES = {
                            "target_classes": TARGET_CLASSES}},
     "cpu": {"presets": {"macro": "cpu-macro", "macro-bug": "cpu-macro-bug", "micro": "cpu-micro"},
             "epochs": None, "overrides": {},
+            # The calibrated retrain budget (book: calibration): 4 epochs of a fixed number of steps, cosine
+            # period 4, so that the study's ~125 retrains fit its 8 hours. Micro gets 300 steps to macro's 150
+            # because its cells learn more slowly per step at this size (both calibrated in runs/retrain).
+            "space_overrides": {"macro": {"final.epochs": 4, "final.lr_t0": 4, "final.steps_per_epoch": 150},
+                                "micro": {"final.epochs": 4, "final.lr_t0": 4, "final.steps_per_epoch": 300}},
             "transfer": {"source_dataset": None, "source_classes": SOURCE_CLASSES, "target_dataset": None,
                          "target_classes": TARGET_CLASSES}},
     "thesis": {"presets": {"macro": "thesis-macro", "macro-bug": "thesis-macro-bug", "micro": "thesis-micro"},
@@ -52,6 +57,12 @@ SCALES = {
 DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "fashion_mnist": 10}
 
 
+def overrides_for(scale: str, space: str) -> dict:
+    """The dotted config fields `scale` sets for `space`: its common overrides, then its per-space ones."""
+    s = SCALES[scale]
+    return {**s["overrides"], **s.get("space_overrides", {}).get(space, {})}
+
+
 def scale_overrides(scale: str, space: str = "macro", bug: bool = False) -> dict:
     """{space, preset, epochs, overrides, bug} of `scale` (a key of `SCALES`), to splat into a plan function."""
     if scale not in SCALES:
@@ -60,7 +71,7 @@ def scale_overrides(scale: str, space: str = "macro", bug: bool = False) -> dict
         raise arg_error("space", "'macro' or 'micro' ('macro' with bug=True)", space)
     s = SCALES[scale]
     return {"space": space, "preset": s["presets"][f"{space}-bug" if bug else space], "epochs": s["epochs"],
-            "overrides": dict(s["overrides"]), "bug": True if bug else None}
+            "overrides": overrides_for(scale, space), "bug": True if bug else None}
 
 
 def transfer_tasks(scale: str, dataset: str | None = None) -> dict:
@@ -259,6 +270,36 @@ def estimation_jobs(space: str, preset: str, seeds, epochs: int | None = None, d
         scores = _finished_rows(rescore, root, "scores.jsonl")
         if scores is not None:
             jobs += [_retrain(rescore, row, f"{rescore.label}-rank{rank:02d}", None) for rank, row in spread(scores, k)]
+    return jobs
+
+
+def reference_bug_jobs(space: str, preset: str, seeds, epochs: int | None = None, dataset: str | None = None, *,
+                       bug_preset: str | None = None, n: int = 4, epoch: int | None = None, sample_seed: int = 0,
+                       bug: bool | None = None, overrides: dict | None = None, root=None) -> list[Job]:
+    """The reference code's macro bug (spec 2.3), per seed and for both modes, the intended one (`preset`) and the
+    reference's inert-op one (`bug_preset`, default `preset` with ``reference_macro_bug=True``): the learning-curve
+    jobs (a search, retrains of its best logged architecture at epoch 1 and the last) and a probe of the search's
+    shared weights at `epoch` (default the last): `n` skip patterns sampled with `sample_seed`, each scored under
+    every op (`enaslite.probe`). The intended mode's jobs are the learning curve's own (same keys). `bug` must be
+    None: this experiment runs both."""
+    if space != "macro":
+        raise arg_error("space", "'macro' (the bug is in the macro search)", space)
+    if bug is not None:
+        raise arg_error("bug", "None (the experiment runs both modes)", bug)
+    if not (is_int(n) and n >= 2):
+        raise arg_error("n", "an int >= 2 (skip patterns; the effect of ops is measured within them)", n)
+    jobs = []
+    for mode_preset, mode_bug in ((preset, None), (bug_preset or preset, True)):
+        lc = learning_curve_jobs(space, mode_preset, seeds, epochs, dataset, bug=mode_bug, overrides=overrides,
+                                 root=root)
+        jobs += lc
+        for s in [j for j in lc if j.kind == "search"]:
+            total = s.config.search.epochs
+            e = total if epoch is None else epoch
+            if not (is_int(e) and 1 <= e <= total):
+                raise arg_error("epoch", f"None or a search epoch in [1, {total}]", e)
+            jobs.append(Job("probe", s.config, f"{s.label}-ep{e}-probe{n}", parent=s.key(), epoch=e, n=n,
+                            seed=sample_seed))
     return jobs
 
 

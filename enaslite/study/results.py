@@ -34,6 +34,7 @@ class Results:
         finals: one row per finished retrain: label, parent (label), test_acc, valid_acc, params, seconds, arc,
             and `shared_acc`, the shared-weight accuracy its parent gave the architecture when choosing it.
         scores: one row per architecture of a finished rescore (scores.jsonl).
+        probes: one row per pattern and op variant of a finished probe (probe.jsonl; `enaslite.probe`).
     """
 
     jobs: pd.DataFrame
@@ -42,6 +43,7 @@ class Results:
     retrains: pd.DataFrame
     finals: pd.DataFrame
     scores: pd.DataFrame
+    probes: pd.DataFrame
 
 
 def identity(job: Job, root, table: dict) -> dict:
@@ -57,7 +59,7 @@ def identity(job: Job, root, table: dict) -> dict:
 def load(jobs, root) -> Results:
     """Reads the run directories of `jobs` under `root` (see the module docstring)."""
     table = by_key(jobs)
-    rows = {name: [] for name in ("jobs", "searches", "samples", "retrains", "finals", "scores")}
+    rows = {name: [] for name in ("jobs", "searches", "samples", "retrains", "finals", "scores", "probes")}
     for job in table.values():
         ident = identity(job, root, table)
         run = RunDir(job.run_dir(root))
@@ -72,14 +74,18 @@ def load(jobs, root) -> Results:
             done = run.finished()
             if done is not None:
                 rows["finals"].append(_final(job, ident, done, table.get(job.parent), root))
-        elif ident["status"] == "finished":
+        elif ident["status"] == "finished" and job.kind == "rescore":
             rows["scores"] += [{**ident, **r} for r in read_jsonl(run / "scores.jsonl")]
+        elif ident["status"] == "finished":
+            rows["probes"] += [{**ident, **r} for r in read_jsonl(run / "probe.jsonl")]
     return Results(jobs=_frame(rows["jobs"], ID_COLUMNS + ["run_dir"]),
                    searches=_frame(rows["searches"], ID_COLUMNS + ["epoch"]),
                    samples=_frame(rows["samples"], ID_COLUMNS + ["epoch", "index", "arc", "valid_acc"]),
                    retrains=_frame(rows["retrains"], ID_COLUMNS + ["epoch", "test_acc", "valid_acc"]),
                    finals=_frame(rows["finals"], FINAL_COLUMNS),
-                   scores=_frame(rows["scores"], ID_COLUMNS + ["index", "arc", "valid_acc"]))
+                   scores=_frame(rows["scores"], ID_COLUMNS + ["index", "arc", "valid_acc"]),
+                   probes=_frame(rows["probes"], ID_COLUMNS + ["pattern", "variant", "arc", "valid_acc",
+                                                               "max_logit_diff"]))
 
 
 def _final(job: Job, ident: dict, done: dict, parent: Job | None, root) -> dict:

@@ -1,7 +1,7 @@
 """Running jobs: `execute` runs one job into its run directory; a `Runner` runs a list of them.
 
 Every runner skips finished jobs (finished.json) and relies on each job's own resume (search and retrain continue
-from their last complete epoch; a rescore is redone whole), so an interrupted `run` is continued by calling it
+from their last complete epoch; a rescore or probe is redone whole), so an interrupted `run` is continued by calling it
 again. `LocalRunner` runs jobs one at a time in this process; a cluster runner (Ray) implements the same
 `run(jobs, root)` and may call `execute` in its workers.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 from enaslite.study.jobs import Job, arg_error, by_key
 
 SCORES = "scores.jsonl"
+PROBE = "probe.jsonl"
 
 
 def ordered(jobs) -> list[Job]:
@@ -64,15 +65,43 @@ def execute(job: Job, root, jobs_by_key: dict, verbose: int = 0, dataset=None):
         from enaslite.retrain import retrain
         arc = (MacroArc if job.config.space == "macro" else MicroArc).from_string(job.arc)
         return retrain(arc, job.config, run_dir, dataset, verbose=verbose)
-    return rescore(job, parent_dir, run_dir, dataset)
+    return (rescore if job.kind == "rescore" else probe)(job, parent_dir, run_dir, dataset)
 
 
 def rescore(job: Job, search_dir, run_dir, dataset=None) -> dict:
     """Samples `job.n` architectures from the search in `search_dir` at `job.epoch` (sampling seed `job.seed`),
     scores each on the whole validation split with that epoch's shared weights, and writes `scores.jsonl` (one row
     per architecture: index, arc, log_prob, valid_acc, num_valid, weights), then finished.json."""
+    from enaslite.sample import sample_from_run
+
+    def compute(data):
+        rows = sample_from_run(search_dir, job.epoch, job.n, job.seed, num_valid=None, dataset=data)
+        if rows[0]["valid_acc"] is None:
+            # No accuracy from another epoch's weights: the rescore is refused rather than finished without scores.
+            raise arg_error("epoch", "a search epoch whose shared weights were kept (controller.save_epochs)",
+                            f"{job.epoch}: {rows[0]['weights']}")
+        return [{"index": i, **r} for i, r in enumerate(rows)], rows[0]["weights"]
+
+    return _from_search(job, search_dir, run_dir, dataset, "rescore", SCORES, compute)
+
+
+def probe(job: Job, search_dir, run_dir, dataset=None) -> dict:
+    """`enaslite.probe.probe_ops` on the search in `search_dir` at `job.epoch`: `job.n` skip patterns sampled with
+    seed `job.seed`, each scored under its op variants with that epoch's shared weights; writes `probe.jsonl`."""
+    from enaslite.probe import probe_ops
+
+    def compute(data):
+        rows = probe_ops(search_dir, job.epoch, job.n, job.seed, dataset=data)
+        return rows, rows[0]["weights"]
+
+    return _from_search(job, search_dir, run_dir, dataset, "probe", PROBE, compute)
+
+
+def _from_search(job: Job, search_dir, run_dir, dataset, kind: str, name: str, compute) -> dict:
+    """The frame of a job that reads a search's saved epoch: checks, `compute(data)` -> (rows, weights), then
+    writes `name` and finished.json. Such a job is short, so an interrupted one is redone whole."""
     from enaslite.runs import RunDir, file_identity, write_jsonl
-    from enaslite.sample import run_dataset, sample_from_run, saved_epochs
+    from enaslite.sample import run_dataset, saved_epochs
     from enaslite.search import controller_path
 
     run = RunDir(run_dir)
@@ -86,16 +115,12 @@ def rescore(job: Job, search_dir, run_dir, dataset=None) -> dict:
     identity = {"dataset": data.fingerprint(), "source": {"run": Path(search_dir).name, "epoch": job.epoch,
                                                           "n": job.n, "seed": job.seed},
                 "controller": file_identity(controller_path(search_dir, job.epoch))}
-    run.check("rescore", job.config, identity)
+    run.check(kind, job.config, identity)
     t0 = time.perf_counter()
-    rows = sample_from_run(search_dir, job.epoch, job.n, job.seed, num_valid=None, dataset=data)
-    if rows[0]["valid_acc"] is None:
-        # No accuracy from another epoch's weights: the rescore is refused rather than finished without scores.
-        raise arg_error("epoch", "a search epoch whose shared weights were kept (controller.save_epochs)",
-                    f"{job.epoch}: {rows[0]['weights']}")
-    run.create("rescore", job.config, identity)
-    write_jsonl(run / SCORES, [{"index": i, **r} for i, r in enumerate(rows)])
-    summary = {"n": job.n, "epoch": job.epoch, "seed": job.seed, "weights": rows[0]["weights"],
+    rows, weights = compute(data)
+    run.create(kind, job.config, identity)
+    write_jsonl(run / name, rows)
+    summary = {"n": job.n, "epoch": job.epoch, "seed": job.seed, "weights": weights,
                "seconds": round(time.perf_counter() - t0, 3)}
     run.finish(summary)
     return summary
@@ -148,8 +173,8 @@ class LocalRunner(Runner):
 
 
 def work(job: Job) -> float:
-    """A job's size in epochs of its kind (a rescore counts as one), the unit the ETA is measured in."""
-    return {"search": job.config.search.epochs, "retrain": job.config.final.epochs, "rescore": 1}[job.kind]
+    """A job's size in epochs of its kind (a rescore or probe counts as one), the unit the ETA is measured in."""
+    return {"search": job.config.search.epochs, "retrain": job.config.final.epochs, "rescore": 1, "probe": 1}[job.kind]
 
 
 class Eta:
