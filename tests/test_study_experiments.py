@@ -171,11 +171,11 @@ def test_transfer_caption_names_both_tasks(tmp_path):
 def test_parameters_text_states_scale_and_why(tmp_path):
     """The page's opening line gives the scale (and why auto chose it), spaces, seeds and epochs."""
     p = check(scale="cpu", space="micro", seeds=[3], epochs=5, runs_dir=tmp_path)
-    assert experiments.parameters_text(p) == ("This page was computed at the **cpu** scale: micro space, seed 3, "
+    assert experiments.parameters_text(p) == ("This page was computed at the **cpu** scale: micro space; seed 3; "
                                               "5 search epochs.")
     auto = params.Params("cpu", ("macro", "micro"), None, None, None, (0, 1), tmp_path, "auto: no GPU visible")
     assert experiments.parameters_text(auto).startswith("This page was computed at the **cpu** scale (no GPU "
-                                                        "visible): macro and micro spaces, seeds 0, 1, the scale's")
+                                                        "visible): macro and micro spaces; seeds 0, 1; the scale's")
 
 
 # -- scale="auto" --------------------------------------------------------------------------------------------------
@@ -222,3 +222,17 @@ def test_runs_dir_none_is_the_repository_runs_folder():
     """runs_dir=None (the notebooks' default) is the repository's runs/, whatever the working directory."""
     from pathlib import Path
     assert check(runs_dir=None).runs_dir == Path(params.__file__).resolve().parents[2] / "runs"
+
+
+def test_reference_bug_experiment_is_macro_only_and_probes_every_search(tmp_path):
+    """Both conditions' searches (the intended ones are the learning curve's) and a probe of each."""
+    p = smoke(tmp_path, seeds=[0, 1])
+    jobs = experiments.reference_bug(p, n=3).plan()
+    searches = [j for j in jobs if j.kind == "search"]
+    assert sorted(j.config.reference_macro_bug for j in searches) == [False, False, True, True]
+    assert [j.n for j in jobs if j.kind == "probe"] == [3] * 4
+    lc = {j.key() for j in experiments.learning_curve(p).plan() if j.kind == "search" and
+          j.config.controller.mode == "reinforce" and j.config.space == "macro"}
+    assert lc <= {j.key() for j in searches}
+    with pytest.raises(ValueError, match="argument `space`: expected 'macro' or 'both'"):
+        experiments.reference_bug(check(scale="smoke", space="micro", runs_dir=tmp_path))

@@ -34,7 +34,7 @@ from enaslite.study import plan
 from enaslite.study.jobs import Job, arg_error, is_int
 from enaslite.study.params import Params
 from enaslite.study.results import Results, load
-from enaslite.study.runner import LocalRunner, Runner
+from enaslite.study.runner import Runner, default_runner
 
 DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "fashion_mnist": "Fashion-MNIST"}
 
@@ -191,6 +191,8 @@ def reference_bug(p: Params, n: int = 4) -> Experiment:
     (`n` skip patterns, each scored under every op)."""
     if not (is_int(n) and n >= 2):
         raise arg_error("n", "an int >= 2", n)
+    if "macro" not in p.spaces:
+        raise arg_error("space", "'macro' or 'both' (the bug is in the macro search)", p.spaces[0])
     kw = p.plan_kwargs("macro")
     bug_preset = None if p.preset is not None else plan.SCALES[p.scale]["presets"]["macro-bug"]
     part = _part(plan.reference_bug_jobs, seeds=p.seeds, bug_preset=bug_preset, n=n, **kw)
@@ -253,10 +255,11 @@ def quiet() -> None:
 
 
 def run(experiment: Experiment, runner: Runner | None = None, progress: bool = True) -> Study:
-    """Plans, runs what is missing under `params.runs_dir` (`plan.plan_until_done`, default a `LocalRunner`, with
-    its progress bar and ETA), and loads the results."""
+    """Plans, runs what is missing under `params.runs_dir` (`plan.plan_until_done`; `runner` None is
+    `runner.default_runner()`: a `LocalRunner`, with its progress bar and ETA, unless the environment asks for Ray),
+    and loads the results."""
     root = experiment.params.runs_dir
-    recording = _Recording(runner or LocalRunner())
+    recording = _Recording(runner or default_runner())
     quiet()
     jobs = plan.plan_until_done(experiment.plan, recording, root, progress=progress)
     return Study(experiment, tuple(jobs), load(jobs, root), frozenset(recording.ran), _seconds(jobs, root))
@@ -355,7 +358,7 @@ def parameters_text(p: Params) -> str:
     dataset = "" if p.dataset is None else f", dataset {DATASET_NAMES.get(p.dataset, p.dataset)}"
     preset = "" if p.preset is None else f", preset `{p.preset}`"
     seeds = ("seeds " if len(p.seeds) > 1 else "seed ") + ", ".join(map(str, p.seeds))
-    return f"This page was computed at the **{p.scale}** scale{why}: {spaces}, {seeds}, {epochs}{dataset}{preset}."
+    return f"This page was computed at the **{p.scale}** scale{why}: {spaces}; {seeds}; {epochs}{dataset}{preset}."
 
 
 def wrap(text: str, width: int = 110) -> list[str]:

@@ -42,6 +42,7 @@ THESIS_TABLE3 = [  # (dataset, sampled epoch, shared-weight validation accuracy,
 THESIS_LAST_EPOCH = 310
 
 OPS = {"macro": MACRO_OPS, "micro": MICRO_OPS}
+REWARD = {"ctrl_reward": "controller reward"}
 METRICS = {"logged_acc_mean": "shared-weight accuracy, mean of logged",
            "logged_acc_max": "shared-weight accuracy, best logged",
            "ctrl_entropy": "controller entropy", "skip_rate": "skip rate"}
@@ -189,26 +190,30 @@ def _last_pick(frame: pd.DataFrame) -> pd.Series:
 
 # -- the search: does the controller learn, and what? ---------------------------------------------------------------
 
-def search_metrics(searches: pd.DataFrame, by: str = "mode") -> pd.DataFrame:
-    """Long frame of the per-epoch search metrics (`METRICS`; the skip rate is NaN outside macro, where it is not
-    measured): space, `by`, seed, label, epoch, metric, value."""
-    cols = [c for c in METRICS if c in searches]
+def search_metrics(searches: pd.DataFrame, by: str = "mode", metrics: dict | None = None) -> pd.DataFrame:
+    """Long frame of the per-epoch search metrics (`metrics`, default `METRICS`; the skip rate is NaN outside macro,
+    where it is not measured): space, `by`, seed, label, epoch, metric, value."""
+    metrics = METRICS if metrics is None else metrics
+    cols = [c for c in metrics if c in searches]
     long = searches.melt(id_vars=["space", by, "seed", "label", "epoch"], value_vars=cols, var_name="metric")
     # Rows stay (NaN) rather than go: a facet grid missing a (row, column) cell shifts that row's panels.
     long.loc[(long["metric"] == "skip_rate") & (long["space"] != "macro"), "value"] = np.nan
-    long["metric"] = long["metric"].map(METRICS)
+    long["metric"] = long["metric"].map(metrics)
     return long.reset_index(drop=True)
 
 
-def search_curves(searches: pd.DataFrame, caption: str | None = None, by: str = "mode"):
+def search_curves(searches: pd.DataFrame, caption: str | None = None, by: str = "mode",
+                  metrics: dict | None = None):
     """Per epoch and space: the logged architectures' shared-weight accuracy (mean and best), the controller's
-    entropy and (macro) skip rate, a line per search coloured by `by` (controller mode, or transfer role)."""
+    entropy and (macro) skip rate (or `metrics`, {column: title}), a line per search coloured by `by` (controller
+    mode, or transfer role)."""
+    metrics = METRICS if metrics is None else metrics
     import altair as alt
 
     title = "Search, epoch by epoch"
     if searches.empty:
         return _empty(title, caption)
-    long = search_metrics(searches, by)
+    long = search_metrics(searches, by, metrics)
     long["seed"] = long["seed"].astype(str)
     return alt.Chart(long).mark_line(point=len(set(long["epoch"])) < 4).encode(
         x=_epoch_x("epoch", "search epoch", long["epoch"]),
@@ -216,7 +221,7 @@ def search_curves(searches: pd.DataFrame, caption: str | None = None, by: str = 
         color=alt.Color(f"{by}:N", title=by, legend=_legend()), detail="label:N",
         strokeDash=alt.StrokeDash("seed:N", title="seed", legend=_legend()),
     ).properties(width=WIDTH, height=HEIGHT).facet(
-        row=alt.Row("space:N", title=None), column=alt.Column("metric:N", title=None, sort=list(METRICS.values())),
+        row=alt.Row("space:N", title=None), column=alt.Column("metric:N", title=None, sort=list(metrics.values())),
     ).resolve_scale(y="independent").properties(title=_title(title, caption))
 
 

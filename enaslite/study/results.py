@@ -19,7 +19,7 @@ from enaslite.study.jobs import Job, by_key
 ID_COLUMNS = ["label", "key", "kind", "status", "space", "preset", "seed", "mode", "bug", "classes", "parent",
               "source_epoch"]
 FINAL_COLUMNS = ["label", "parent", "test_acc", "valid_acc", "params", "seconds", "arc", "epochs", "shared_acc",
-                 "key", "parent_key", "source_epoch", "seed", "mode", "space", "preset", "classes"]
+                 "key", "parent_key", "source_epoch", "seed", "mode", "space", "preset", "bug", "classes"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def load(jobs, root) -> Results:
 
 
 def _final(job: Job, ident: dict, done: dict, parent: Job | None, root) -> dict:
-    row = {k: ident[k] for k in ("label", "parent", "key", "source_epoch", "seed", "mode", "space", "preset",
+    row = {k: ident[k] for k in ("label", "parent", "key", "source_epoch", "seed", "mode", "space", "preset", "bug",
                                  "classes")}
     row.update({k: done.get(k) for k in ("test_acc", "valid_acc", "params", "seconds", "epochs")})
     row.update(arc=done.get("arc", job.arc), parent_key=job.parent, shared_acc=_shared_acc(job, parent, root))
