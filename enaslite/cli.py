@@ -6,6 +6,8 @@ Commands:
     search    run ENAS (or a baseline controller) with weight sharing
     sample    reload a saved controller and print sampled architectures
     bench     benchmark supernet and controller speed
+    tensorboard  write a run's TensorBoard event files from its metrics
+    results   a table of every run directory under a folder
 Only this module parses flags; library code takes a `Config`.
 
 A user error is one line on stderr, "error: argument `X`: expected ..., received ...", and exit status 2, found
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -327,6 +330,31 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_tensorboard(args) -> int:
+    from enaslite import tensorboard
+    tensorboard.check_run_dir(args.run_dir)
+    reason = tensorboard.unavailable()
+    if reason is not None:
+        raise RuntimeError(f"cannot write TensorBoard event files: {reason}")
+    files = tensorboard.write_from_metrics(args.run_dir)
+    logdir = tensorboard.log_dir(args.run_dir)
+    print(f"wrote {len(files)} event files (one per epoch) under {logdir}")
+    print(f"open them with: tensorboard --logdir {shlex.quote(str(logdir))}")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from enaslite.summary import format_table, summarize_all
+    rows = summarize_all(args.runs_dir)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        print(format_table(rows))
+    else:
+        print(f"no run directories under {args.runs_dir}")
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     from enaslite.study.reproduce import reproduce
     reproduce(args.scale, args.dataset, args.runs_dir, args.out, args.seeds)
@@ -396,6 +424,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           "(default: both)")
     p.add_argument("--title", help="title drawn above the diagram")
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("tensorboard", help="(re)write a run's TensorBoard event files from its metrics and print "
+                                           "the command that opens them")
+    p.add_argument("run_dir", help="a search or retrain run directory (its event files go to RUN_DIR/tensorboard)")
+    p.set_defaults(func=cmd_tensorboard)
+
+    p = sub.add_parser("results", help="a table of every run directory under a folder (read only)")
+    p.add_argument("runs_dir", help="folder searched recursively for run directories, e.g. runs")
+    p.add_argument("--json", action="store_true", help="print the rows as a JSON list instead of a table")
+    p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("reproduce", help="execute every notebook of a copy of the book (computing missing runs) and "
                                          "build its HTML with jupyter-book -W")

@@ -9,8 +9,8 @@ train on everything) so that every epoch also reports a validation accuracy.
 The run directory gets `config.json`, `arc.json`, `metrics.csv` (one row per epoch: epoch, lr, train_loss (cross-
 entropy), train_objective (cross-entropy + L2 + aux), train_acc, valid_acc, test_acc, seconds_train (the
 training steps), seconds (the whole epoch)), `run.json` (kind and identity: architecture, dataset fingerprint),
-`checkpoint.npz`
-(every epoch; resumed from when the same directory is used again) and finally `finished.json`.
+`checkpoint.npz` (every epoch; resumed from when the same directory is used again), TensorBoard event files under
+`tensorboard/retrain/` (one per epoch, `enaslite.tensorboard`) and finally `finished.json`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from enaslite.runs import (RunDir, atomic_write_json, model_arrays, read_csv, re
                            write_csv)
 from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
+from enaslite.tensorboard import log_epoch, write_from_metrics
 
 METRICS = "metrics.csv"
 
@@ -154,6 +155,7 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
         model.optimizer.build(model.trainable_variables)
         restore_model(arrays, model, model.optimizer)
         rows = [r for r in read_csv(run / METRICS) if r["epoch"] <= start]
+        write_from_metrics(run.path, only_missing=True)  # epochs logged before TensorBoard files existed
     run.unfinish()
 
     steps = c.steps_per_epoch or len(Batches(data, "train", c.batch_size, seed=config.seed))
@@ -186,6 +188,7 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
                   f"valid_acc={valid_acc:.4f} test_acc={test_acc:.4f} ({rows[-1]['seconds']:.1f}s)", flush=True)
         # Metrics first, checkpoint second: a kill in between leaves a row that resume drops, never a lost one.
         write_csv(run / METRICS, rows)
+        log_epoch(run.path, "retrain", rows[-1])  # before the checkpoint: a replayed epoch rewrites its file
         run.save_checkpoint(epoch + 1, config, model_arrays(model, model.optimizer))
     run.finish({"test_acc": test_acc, "valid_acc": rows[-1]["valid_acc"] if rows else None,
                 "epochs": c.epochs, "seconds": round(sum(r["seconds"] for r in rows), 3),

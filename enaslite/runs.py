@@ -4,6 +4,7 @@ Layout of a run directory:
     config.json        the full Config, written when the run starts
     <metrics>.csv      one row per completed epoch (rewritten atomically each epoch)
     checkpoint.npz     weights + optimizer state + config + epoch (large: kept out of git)
+    tensorboard/       TensorBoard event files, one per epoch (enaslite.tensorboard; small: committed)
     finished.json      written last, with the final summary
 
 Resume protocol: each epoch first rewrites the metrics file, then the checkpoint. On restart the checkpoint says how
@@ -18,6 +19,7 @@ import fnmatch
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -184,16 +186,22 @@ class RunDir:
         atomic_write_json(self / self.RUN, run)
         atomic_write_text(self / self.CONFIG, config.to_json() + "\n")
 
-    # What runs write (see retrain, search, study.runner); `clear` deletes these and nothing else.
+    # What runs write (see retrain, search, study.runner, tensorboard); `clear` deletes these and nothing else. The
+    # `tensorboard` folder (and a killed writer's temporary folder) is the run's too: an overwrite starts its logs
+    # afresh rather than keeping the old run's epochs in them.
     RUN_FILES = ("config.json", "run.json", "checkpoint.npz", "finished.json", "arc.json", "dataset.json",
                  "model.json", "metrics.csv", "epochs.csv", "samples.jsonl", "scores.jsonl", "init_controller.txt",
-                 "controller_epoch*.weights.h5", "supernet_epoch*.npz")
+                 "controller_epoch*.weights.h5", "supernet_epoch*.npz", "tensorboard", ".tensorboard.*.tmp")
 
     def clear(self) -> None:
-        """Deletes the run's own files (for an explicit overwrite); any other file is left alone."""
+        """Deletes the run's own files and folders (for an explicit overwrite); anything else is left alone."""
         if self.path.is_dir():
             for p in self.path.iterdir():
-                if p.is_file() and any(fnmatch.fnmatch(p.name, pattern) for pattern in self.RUN_FILES):
+                if not any(fnmatch.fnmatch(p.name, pattern) for pattern in self.RUN_FILES):
+                    continue
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                elif p.is_file():
                     p.unlink()
 
     def load_config(self) -> Config | None:

@@ -10,7 +10,8 @@ Each epoch:
 3. **logging**: `num_logged` sampled architectures, each with its shared-weight accuracy on one validation
    minibatch (the reference's "Here are 10 architectures"), appended to `samples.jsonl`.
 4. **summary**: one row in `epochs.csv` (losses, lr, controller entropy, skip rate, baseline, op histogram, seconds
-   per phase), controller weights for the epochs listed in `controller.save_epochs`, then the checkpoint.
+   per phase), the epoch's TensorBoard event file (`enaslite.tensorboard`), controller weights for the epochs
+   listed in `controller.save_epochs`, then the checkpoint.
 
 Controller modes: `reinforce` (ENAS), `frozen` (the untrained controller's initial policy, never updated) and
 `uniform` (architectures uniformly at random: random search with weight sharing). `init_controller` loads
@@ -40,6 +41,7 @@ from enaslite.runs import (RunDir, file_identity, model_arrays, read_csv, read_j
                            write_csv, write_jsonl)
 from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
+from enaslite.tensorboard import log_epoch, write_from_metrics
 
 EPOCHS = "epochs.csv"
 SAMPLES = "samples.jsonl"
@@ -235,6 +237,7 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
         _restore(arrays, net, controller)
         rows = [r for r in read_csv(run / EPOCHS) if r["epoch"] <= start]
         samples = [s for s in read_jsonl(run / SAMPLES) if s["epoch"] <= start]
+        write_from_metrics(run.path, only_missing=True)  # epochs logged before TensorBoard files existed
     run.unfinish()
 
     for epoch in range(start, c.epochs):
@@ -297,6 +300,8 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
         # Logs first, checkpoint last: on resume, rows beyond the checkpoint's epoch are dropped, never lost.
         write_csv(run / EPOCHS, rows)
         write_jsonl(run / SAMPLES, samples)
+        # Before the checkpoint too, so a kill before it replays the epoch, which rewrites this epoch's file.
+        log_epoch(run.path, "search", row, [s for s in samples if s["epoch"] == epoch + 1])
         if epoch + 1 in save_epochs(config):
             controller.save_weights(str(controller_path(run.path, epoch + 1)))
             # The shared weights of this epoch, so its architectures can be re-scored later (`sample`).

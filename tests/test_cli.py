@@ -61,9 +61,10 @@ def test_bad_input_fails_early(argv, message, capsys, tmp_path, monkeypatch):
 
 
 def test_parser_lists_commands():
-    """The parser knows the seven commands."""
+    """The parser knows the nine commands."""
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert set(sub.choices) == {"retrain", "params", "search", "sample", "bench", "show", "reproduce"}
+    assert set(sub.choices) == {"retrain", "params", "search", "sample", "bench", "show", "reproduce", "tensorboard",
+                                "results"}
 
 
 # -- user errors: one line on stderr, exit status 2, nothing created ------------------------------------------------

@@ -122,3 +122,15 @@ def test_clear_deletes_only_run_files(tmp_path):
         (tmp_path / name).write_text("x")
     run.clear()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_clear_deletes_the_tensorboard_folder(tmp_path):
+    """An overwrite starts the TensorBoard logs afresh (and drops a killed writer's temporary folder), keeping a
+    folder of the user's."""
+    run = RunDir(tmp_path)
+    run.create("retrain", preset("smoke"))
+    for folder in ("tensorboard/retrain", ".tensorboard.abc.tmp", "mine"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "events.out.tfevents.epoch000001.enaslite").write_text("x")
+    run.clear()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
