@@ -8,6 +8,7 @@
 
 | notebook | function | thesis |
 |---|---|---|
+| calibration.ipynb | `calibration`: seed noise against architecture spread at the retrain budget | (ours) |
 | searches.ipynb | `search`: ENAS searches and the `uniform` and `frozen` baselines, per seed | conclusion 2 (pooling) |
 | learning_curve.ipynb | `learning_curve`: retrains of the best logged arc at epoch 1 and the last, random arcs | 5.2, 6.2 |
 | performance_estimation.ipynb | `performance_estimation`: rescore n arcs at the middle epoch, retrain k of them | 5.3, 6.3 |
@@ -145,6 +146,18 @@ def _count(name: str, value) -> int:
     if not (is_int(value) and value >= 1):
         raise arg_error(name, "an int >= 1", value)
     return value
+
+
+def calibration(p: Params, random_archs: int = 5) -> Experiment:
+    """Can the scale's retrain budget tell architectures apart? Per space, `plan.calibration_jobs`: `random_archs`
+    architectures drawn uniformly and retrained once (seeds 0 .. random_archs - 1, the learning curve's random
+    architectures), and the first of them retrained again with each other seed of `p.seeds`."""
+    _count("random_archs", random_archs)
+    parts = []
+    for space in p.spaces:
+        kw = {k: v for k, v in p.plan_kwargs(space).items() if k != "space"}
+        parts.append((space, _part(plan.calibration_jobs, space=space, seeds=p.seeds, count=random_archs, **kw)))
+    return Experiment("calibration", p, tuple(parts))
 
 
 def search(p: Params) -> Experiment:
