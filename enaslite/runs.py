@@ -170,7 +170,8 @@ class RunDir:
                                  f"{describe_identity(key, _jsonable(value))}; use a new run directory")
 
     def kind(self) -> str | None:
-        """`search`, `retrain` or `rescore` (dirs written before run.json existed: inferred from their files)."""
+        """`search`, `retrain`, `rescore` or `probe` (dirs written before run.json existed: inferred from their
+        files)."""
         kind = self.load_run().get("kind")
         if kind is None and self.exists():
             kind = "retrain" if (self / "arc.json").exists() else "search"
@@ -190,7 +191,8 @@ class RunDir:
     # `tensorboard` folder (and a killed writer's temporary folder) is the run's too: an overwrite starts its logs
     # afresh rather than keeping the old run's epochs in them.
     RUN_FILES = ("config.json", "run.json", "checkpoint.npz", "finished.json", "arc.json", "dataset.json",
-                 "model.json", "metrics.csv", "epochs.csv", "samples.jsonl", "scores.jsonl", "init_controller.txt",
+                 "model.json", "metrics.csv", "epochs.csv", "samples.jsonl", "scores.jsonl", "probe.jsonl",
+                 "init_controller.txt",
                  "controller_epoch*.weights.h5", "supernet_epoch*.npz", "tensorboard", ".tensorboard.*.tmp")
 
     def clear(self) -> None:
