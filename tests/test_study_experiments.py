@@ -236,3 +236,15 @@ def test_reference_bug_experiment_is_macro_only_and_probes_every_search(tmp_path
     assert lc <= {j.key() for j in searches}
     with pytest.raises(ValueError, match="argument `space`: expected 'macro' or 'both'"):
         experiments.reference_bug(check(scale="smoke", space="micro", runs_dir=tmp_path))
+
+
+def test_study_cost_counts_shared_runs_once(tmp_path):
+    """The learning curve's searches are also the searches chapter's: the whole-study row counts them once."""
+    p = smoke(tmp_path, space="macro", seeds=[0])
+    experiments.run(experiments.search(p), FakeRunner())
+    cost = experiments.study_cost(p)
+    assert list(cost.index) == list(experiments.BOOK) + ["whole study (each run once)"]
+    assert cost.loc["search", "runs finished"] == 3 and cost.loc["learning_curve", "runs finished"] == 3
+    total = cost.loc["whole study (each run once)"]
+    assert total["runs finished"] == 3 and total["compute time (h)"] == round(3 * 2.0 / 3600, 2)
+    assert total["runs planned"] > cost.loc["search", "runs planned"]

@@ -278,6 +278,32 @@ def run(experiment: Experiment, runner: Runner | None = None, progress: bool = T
     return Study(experiment, tuple(jobs), load(jobs, root), frozenset(recording.ran), _seconds(jobs, root))
 
 
+BOOK = ("calibration", "search", "learning_curve", "performance_estimation", "transfer", "reference_bug")
+"""The book's experiments, in the order of its chapters (the functions of this module of those names)."""
+
+
+def book_experiments(p: Params) -> list[Experiment]:
+    """Every experiment of the book at `p` (reference_bug only when `p` runs the macro space)."""
+    return [globals()[name](p) for name in BOOK if name != "reference_bug" or "macro" in p.spaces]
+
+
+def study_cost(p: Params) -> pd.DataFrame:
+    """Compute time of the book's experiments from their finished runs (finished.json's seconds), computing
+    nothing: per experiment, its runs (finished / planned so far) and hours, then the whole study with every run
+    counted once (experiments share runs). A run not finished counts as planned, not as time."""
+    rows, seen = [], {}
+    for experiment in book_experiments(p):
+        study = load_study(experiment)
+        keys = {j.key() for j in study.jobs}
+        seen.update({k: study.seconds.get(k) for k in keys})
+        rows.append({"experiment": experiment.name, "runs finished": len(study.seconds), "runs planned": len(keys),
+                     "compute time (h)": round(sum(study.seconds.values()) / 3600, 2)})
+    done = [s for s in seen.values() if s is not None]
+    rows.append({"experiment": "whole study (each run once)", "runs finished": len(done), "runs planned": len(seen),
+                 "compute time (h)": round(sum(done) / 3600, 2)})
+    return pd.DataFrame(rows).set_index("experiment")
+
+
 def load_study(experiment: Experiment) -> Study:
     """The study as far as its runs exist, computing nothing (planned waves stop at unfinished parents)."""
     root = experiment.params.runs_dir
