@@ -250,3 +250,37 @@ def test_empty_frames_draw_a_placeholder():
 def test_top_k_is_a_third_rounded_up():
     """precision@k uses k = ceil(n / 3), at least 1."""
     assert [figures.top_k(n) for n in (1, 3, 7, 21)] == [1, 1, 3, 7] and math.ceil(7 / 3) == 3
+
+
+def estimation_finals():
+    """Rescored picks of three searches (ranks 1-4; test accuracy follows params, not shared accuracy) and random
+    architectures."""
+    rows = []
+    for seed in (0, 1, 2):
+        for rank in range(1, 5):
+            rows.append({"label": f"macro-reinforce-s{seed}-ep10-n20-rank{rank:02d}", "parent": f"r{seed}",
+                         "space": "macro", "seed": seed, "shared_acc": 0.5 - 0.05 * rank + 0.01 * seed,
+                         "params": 1000 * rank + seed, "test_acc": 0.80 + 0.01 * rank + 0.001 * seed})
+    rows += [{"label": f"macro-random-s{i}", "parent": None, "space": "macro", "seed": i, "shared_acc": np.nan,
+              "params": 500.0, "test_acc": a} for i, a in enumerate((0.78, 0.79, 0.80))]
+    return pd.DataFrame(rows)
+
+
+def test_proxy_table_compares_shared_weights_with_parameter_count():
+    t = figures.proxy_table(estimation_finals())
+    f = estimation_finals().dropna(subset=["shared_acc"])
+    for name, column in (("shared-weight accuracy", "shared_acc"), ("parameter count", "params")):
+        tau = analysis.kendall_tau(f[column], f["test_acc"]).value
+        assert t.loc[("macro", name), "Kendall τ [95% CI], p"].startswith(f"{tau:.2f} [")
+        assert t.loc[("macro", name), "n"] == 12
+
+
+def test_estimation_vs_random_uses_rank1_and_all_picks():
+    t = figures.estimation_vs_random(estimation_finals())
+    assert list(t.index.get_level_values("architectures")) == ["best by shared weights (rank 1)",
+                                                               "all rescored picks"]
+    best = t.loc[("macro", "best by shared weights (rank 1)")]
+    assert best["n (picks, random)"] == "3, 3" and best["random mean (%)"] == "79.00"
+    ri = analysis.relative_improvement([0.81, 0.811, 0.812], [0.78, 0.79, 0.80])
+    assert best["RI (%) [95% CI], Welch p"].startswith(f"{ri.value:.2f} [")
+    assert figures.estimation_vs_random(estimation_finals().iloc[:0]).empty

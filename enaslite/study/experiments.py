@@ -182,13 +182,16 @@ def learning_curve(p: Params, random_archs: int = 5) -> Experiment:
     return Experiment("learning_curve", p, tuple(parts))
 
 
-def performance_estimation(p: Params, n: int = 20, k: int = 7) -> Experiment:
+def performance_estimation(p: Params, n: int = 20, k: int = 7, random_archs: int = 5) -> Experiment:
     """Thesis 5.3: per seed an ENAS search, a rescore of `n` architectures sampled at the middle epoch (whole
-    validation split, that epoch's shared weights), and retrains of `k` of them spread over the ranking."""
+    validation split, that epoch's shared weights), and retrains of `k` of them spread over the ranking; and
+    `random_archs` architectures drawn uniformly and retrained (the learning curve's), the no-search baseline."""
     _count("n", n)
+    _count("random_archs", random_archs)
     if not (is_int(k) and 1 <= k <= n):
         raise arg_error("k", f"an int in [1, n={n}]", k)
-    parts = tuple((space, _part(plan.estimation_jobs, seeds=p.seeds, n=n, k=k, **p.plan_kwargs(space)))
+    parts = tuple((space, _chain(_part(plan.estimation_jobs, seeds=p.seeds, n=n, k=k, **p.plan_kwargs(space)),
+                                 _part(plan.random_arc_jobs, count=random_archs, **p.plan_kwargs(space))))
                   for space in p.spaces)
     epochs = {space: _search_epochs(p, space) for space in p.spaces}
     notes = tuple(f"{space}: {n} architectures sampled at search epoch {(e + 1) // 2} of {e}, scored on the whole "

@@ -443,6 +443,7 @@ def estimation_scatter(finals: pd.DataFrame, caption: str | None = None, thesis:
     import altair as alt
 
     title = "Shared-weight accuracy vs retrained accuracy"
+    finals = finals.dropna(subset=["shared_acc"])  # random architectures have no shared-weight score
     if finals.empty:
         return _empty(title, caption)
     frame = finals[["space", "seed", "shared_acc", "test_acc", "label"]].copy()
@@ -487,6 +488,46 @@ def rank_table(finals: pd.DataFrame, precision: float = 0.01) -> pd.DataFrame:
             rows.append({"space": space, "seed": seeds,
                          **_rank_row(g["shared_acc"].to_numpy(float), g["test_acc"].to_numpy(float), precision)})
     return pd.DataFrame(rows).set_index(["space", "seed"]) if rows else pd.DataFrame()
+
+
+def proxy_table(finals: pd.DataFrame) -> pd.DataFrame:
+    """Per space, pooled over the seeds: Kendall τ of the retrained accuracy with the shared-weight accuracy and with
+    a zero-cost proxy, the parameter count, over the same rescored architectures: is sharing weights better than
+    counting them?"""
+    rows = []
+    frame = finals.dropna(subset=["shared_acc", "test_acc", "params"])
+    for space, s in frame.groupby("space"):
+        y = s["test_acc"].to_numpy(float)
+        for name, column in (("shared-weight accuracy", "shared_acc"), ("parameter count", "params")):
+            e, note = _quietly(analysis.kendall_tau, s[column].to_numpy(float), y)
+            rows.append({"space": space, "predictor": name, "n": len(s), "Kendall τ [95% CI], p": _ci_p(e),
+                         "note": note})
+    return pd.DataFrame(rows).set_index(["space", "predictor"]) if rows else pd.DataFrame()
+
+
+def estimation_vs_random(finals: pd.DataFrame) -> pd.DataFrame:
+    """Per space: the rescored architecture ranked best by the shared weights (one per search), and all rescored
+    picks, against the random architectures retrained the same way (`versus_random`'s statistics)."""
+    frame = finals.copy()
+    if frame.empty:
+        return pd.DataFrame()
+    random = frame["parent"].isna()
+    best = frame["label"].str.endswith("-rank01")
+    frame = pd.concat([frame[best].assign(group="best by shared weights (rank 1)"),
+                       frame[~random].assign(group="all rescored picks"), frame[random].assign(group=RANDOM)])
+    frame["pick"] = np.where(frame["group"] == RANDOM, RANDOM, "middle epoch")
+    rows = []
+    for space, s in frame.groupby("space"):
+        rand = s.loc[s["group"] == RANDOM, "test_acc"].to_numpy(float)
+        for group, g in s[s["group"] != RANDOM].groupby("group", sort=False):
+            method = g["test_acc"].to_numpy(float)
+            ri, note_ri = _quietly(analysis.relative_improvement, method, rand)
+            pb, note_pb = _quietly(analysis.prob_beats_random, method, rand)
+            rows.append({"space": space, "architectures": group, "n (picks, random)": f"{len(method)}, {len(rand)}",
+                         "mean (%)": pct(method.mean()), "random mean (%)": pct(rand.mean()) if len(rand) else NA,
+                         "RI (%) [95% CI], Welch p": _ci_p(ri), "P(beats random) [95% CI], Mann–Whitney p": _ci_p(pb),
+                         "note": "; ".join(dict.fromkeys(n for n in (note_ri, note_pb) if n))})
+    return pd.DataFrame(rows).set_index(["space", "architectures"]) if rows else pd.DataFrame()
 
 
 def thesis_rank_table(precision: float = 0.01) -> pd.DataFrame:
