@@ -1,12 +1,13 @@
 import functools
 import json
+import os
 
 import pytest
 
 from enaslite.runs import read_jsonl
-from enaslite.study import LocalRunner, load, plan, plan_until_done
+from enaslite.study import LocalRunner, load, lock, plan, plan_until_done
 from enaslite.study.jobs import Job
-from enaslite.study.runner import Eta, execute, ordered
+from enaslite.study.runner import Eta, default_runner, execute, ordered
 
 SMOKE = plan.scale_overrides("smoke", "macro")
 EXPERIMENT = functools.partial(plan.learning_curve_jobs, seeds=[0], **SMOKE)
@@ -113,3 +114,43 @@ def test_eta_uses_seconds_per_epoch_of_each_kind():
     assert eta.left([search]) == 8.0 and eta.left([search, retrain]) is None and eta.text([retrain]) == "eta ?"
     eta.add(retrain, 30.0)  # 10 s per retrain epoch
     assert eta.left([search, retrain]) == 38.0 and eta.text([search, retrain] * 2) == "eta 1.3 min"
+
+
+def test_a_job_another_process_is_executing_is_refused(tmp_path):
+    """A job whose run directory lock a live process holds (here this one, for another runner) is refused with
+    `LockHeld` naming the holder, and nothing is written."""
+    job = plan.search_jobs("macro", "smoke", [0], 2)[0]
+    with lock.hold(job.run_dir(tmp_path), owner="another-runner", job=job.label):
+        with pytest.raises(lock.LockHeld, match=rf"locked by pid {os.getpid()} on .*running {job.label} for runner "
+                                                rf"another-runner"):
+            LocalRunner().run([job], tmp_path, progress=False)
+        assert [p.name for p in (tmp_path / "search").iterdir()] == [f"{job.run_dir(tmp_path).name}.lock"]
+    assert not any(tmp_path.iterdir())
+
+
+def test_default_runner_comes_from_the_environment(monkeypatch):
+    """LocalRunner by default and with ENASLITE_RUNNER=local; a RayRunner with ENASLITE_RUNNER=ray or an
+    ENASLITE_RAY_ADDRESS (its settings from the ENASLITE_RAY_* variables); anything else is refused."""
+    from enaslite.study.ray_runner import RayRunner
+
+    for name in ("ENASLITE_RUNNER", "ENASLITE_RAY_ADDRESS", "ENASLITE_RAY_THREADS_PER_JOB"):
+        monkeypatch.delenv(name, raising=False)
+    assert type(default_runner()) is LocalRunner
+    monkeypatch.setenv("ENASLITE_RUNNER", "ray")
+    monkeypatch.setenv("ENASLITE_RAY_THREADS_PER_JOB", "2")
+    runner = default_runner()
+    assert type(runner) is RayRunner and (runner.address, runner.threads_per_job) == (None, 2)
+    monkeypatch.delenv("ENASLITE_RUNNER")
+    monkeypatch.setenv("ENASLITE_RAY_ADDRESS", "head:6379")
+    assert default_runner().address == "head:6379"
+    monkeypatch.setenv("ENASLITE_RUNNER", "local")
+    assert type(default_runner()) is LocalRunner
+    monkeypatch.setenv("ENASLITE_RUNNER", "dask")
+    with pytest.raises(ValueError, match=r"environment variable `ENASLITE_RUNNER`: expected 'local' or 'ray', "
+                                         r"received 'dask'"):
+        default_runner()
+    monkeypatch.setenv("ENASLITE_RUNNER", "ray")
+    monkeypatch.setenv("ENASLITE_RAY_THREADS_PER_JOB", "0")
+    with pytest.raises(ValueError, match=r"environment variable `ENASLITE_RAY_THREADS_PER_JOB`: expected an int "
+                                         r">= 1, received '0'"):
+        default_runner()

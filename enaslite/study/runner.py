@@ -2,15 +2,20 @@
 
 Every runner skips finished jobs (finished.json) and relies on each job's own resume (search and retrain continue
 from their last complete epoch; a rescore or probe is redone whole), so an interrupted `run` is continued by calling it
-again. `LocalRunner` runs jobs one at a time in this process; a cluster runner (Ray) implements the same
-`run(jobs, root)` and may call `execute` in its workers.
+again. `execute` holds the job's run directory lock (`enaslite.study.lock`) while it runs, so two runners pointed
+at one runs dir never write one run directory at once: the second gets `LockHeld`, naming the holder.
+`LocalRunner` runs jobs one at a time in this process; `RayRunner` (`enaslite.study.ray_runner`) runs them on a
+Ray cluster and calls `execute` in its workers. `default_runner` picks one from the environment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from pathlib import Path
 
+from enaslite.study import lock
 from enaslite.study.jobs import Job, arg_error, by_key
 
 SCORES = "scores.jsonl"
@@ -42,10 +47,12 @@ def ordered(jobs) -> list[Job]:
     return out
 
 
-def execute(job: Job, root, jobs_by_key: dict, verbose: int = 0, dataset=None):
+def execute(job: Job, root, jobs_by_key: dict, verbose: int = 0, dataset=None, owner: str | None = None):
     """Runs `job` into `job.run_dir(root)` and returns its summary; `jobs_by_key` holds its parent (finished).
 
-    `dataset`: the job's `Dataset` when already loaded (it must be the one `job.config.data` names)."""
+    `dataset`: the job's `Dataset` when already loaded (it must be the one `job.config.data` names). An unfinished
+    job runs holding its run directory's lock (`lock.hold`; `owner` names the runner, so that a Ray retry takes over
+    the lock of its own dead attempt); a finished one is only read, without a lock."""
     parent_dir = None
     if job.parent is not None:
         parent = jobs_by_key.get(job.parent)
@@ -55,6 +62,11 @@ def execute(job: Job, root, jobs_by_key: dict, verbose: int = 0, dataset=None):
             raise arg_error("job", f"a job whose parent is finished ({parent.label} is not: run it first)", job.label)
         parent_dir = parent.run_dir(root)
     run_dir = job.run_dir(root)
+    with contextlib.nullcontext() if job.finished(root) else lock.hold(run_dir, owner, job.label):
+        return _execute(job, run_dir, parent_dir, verbose, dataset)
+
+
+def _execute(job: Job, run_dir, parent_dir, verbose: int, dataset):
     if job.kind == "search":
         from enaslite.search import controller_path, search
         init = None if parent_dir is None else controller_path(parent_dir, job.epoch)
@@ -170,6 +182,24 @@ class LocalRunner(Runner):
         finally:
             bar.close()
         return todo
+
+
+RUNNER_ENV = "ENASLITE_RUNNER"
+
+
+def default_runner() -> Runner:
+    """The runner `experiments.run` uses when given none: a `LocalRunner`, or a `RayRunner` when the environment
+    asks for one (``ENASLITE_RUNNER=ray``, or ``ENASLITE_RAY_ADDRESS`` set; see `ray_runner.from_env`). Notebooks
+    run by `reproduce --ray` get their runner this way: papermill's kernels inherit the environment."""
+    from enaslite.study import ray_runner
+
+    name = os.environ.get(RUNNER_ENV, "").strip().lower()
+    if name == "ray" or (not name and os.environ.get(ray_runner.ADDRESS_ENV)):
+        return ray_runner.from_env()
+    if name in ("", "local"):
+        return LocalRunner()
+    raise ValueError(f"environment variable `{RUNNER_ENV}`: expected 'local' or 'ray', received "
+                     f"{os.environ[RUNNER_ENV]!r}")
 
 
 def work(job: Job) -> float:
