@@ -357,7 +357,8 @@ def cmd_results(args) -> int:
 
 def cmd_reproduce(args) -> int:
     from enaslite.study.reproduce import reproduce
-    reproduce(args.scale, args.dataset, args.runs_dir, args.out, args.seeds)
+    reproduce(args.scale, args.dataset, args.runs_dir, args.out, args.seeds, ray=args.ray,
+              ray_address=args.ray_address, ray_threads_per_job=args.ray_threads_per_job)
     return 0
 
 
@@ -445,6 +446,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="build folder: the book's copy and its HTML, OUT/_build/html "
                                  "(default: book/_build/reproduce, ignored by git)")
     p.add_argument("--seeds", type=_int_at_least(0), nargs="+", help="search seeds (default: 0 1 2)")
+    p.add_argument("--ray", action="store_true",
+                   help="run the jobs on a local Ray instance on this machine's cores, several at a time")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="run the jobs on the Ray cluster at ADDR (e.g. head:6379); --runs-dir must be on storage "
+                        "every node sees at the same path")
+    p.add_argument("--ray-threads-per-job", type=_int_at_least(1), default=1, metavar="N",
+                   help="with --ray or --ray-address: Ray CPUs and TensorFlow threads per job (default 1)")
     p.set_defaults(func=cmd_reproduce)
     return parser
 

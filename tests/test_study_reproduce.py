@@ -1,5 +1,6 @@
 import io
 import json
+import os
 
 import nbformat
 import pytest
@@ -79,3 +80,31 @@ def test_cli_has_reproduce_with_its_options(capsys):
     assert main(["reproduce", "--scale", "gpu"]) == 2
     assert "argument `--scale`: expected one of 'auto', 'smoke', 'cpu', 'thesis', received 'gpu'" in \
            capsys.readouterr().err
+
+
+def test_ray_reaches_the_notebooks_through_the_environment(tmp_path, monkeypatch):
+    """With --ray the notebooks run while ENASLITE_RUNNER=ray and the Ray address and thread count are set (the
+    kernels inherit them, so `experiments.run` picks a RayRunner), and the environment is restored afterwards."""
+    monkeypatch.delenv("ENASLITE_RUNNER", raising=False)
+    seen = []
+    monkeypatch.setattr(reproduce, "ray_environment", lambda runs_dir, address, threads, stream: {
+        "ENASLITE_RUNNER": "ray", "ENASLITE_RAY_ADDRESS": address or "local:1", "ENASLITE_RAY_THREADS_PER_JOB":
+        str(threads)})
+    monkeypatch.setattr(reproduce, "execute", lambda path, parameters, cwd, stderr: seen.append(
+        {k: os.environ.get(k) for k in ("ENASLITE_RUNNER", "ENASLITE_RAY_ADDRESS", "ENASLITE_RAY_THREADS_PER_JOB")}))
+    monkeypatch.setattr(reproduce.subprocess, "run", lambda *a, **k: type("R", (), {"returncode": 0})())
+    reproduce.reproduce("smoke", out=tmp_path, ray_address="head:6379", ray_threads_per_job=2, stream=io.StringIO())
+    assert seen and all(s == {"ENASLITE_RUNNER": "ray", "ENASLITE_RAY_ADDRESS": "head:6379",
+                              "ENASLITE_RAY_THREADS_PER_JOB": "2"} for s in seen)
+    assert "ENASLITE_RUNNER" not in os.environ
+    args = build_parser().parse_args(["reproduce", "--ray", "--ray-threads-per-job", "2"])
+    assert (args.ray, args.ray_address, args.ray_threads_per_job) == (True, None, 2)
+
+
+def test_bad_ray_arguments_fail_before_anything_is_written(tmp_path):
+    """A bad thread count or an empty address fails naming it, before Ray starts or anything is copied."""
+    for kwargs, message in [({"ray": True, "ray_threads_per_job": 0}, "argument `threads_per_job`: expected an int"),
+                            ({"ray_address": " "}, "argument `address`: expected None")]:
+        with pytest.raises(ValueError, match=message):
+            reproduce.reproduce("smoke", out=tmp_path / "out", runs_dir=tmp_path / "runs", **kwargs)
+    assert list(tmp_path.iterdir()) == []

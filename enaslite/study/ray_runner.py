@@ -85,6 +85,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> str:
     return ray.get_runtime_context().gcs_address
 
 
+def cluster_cpus() -> int:
+    """The CPUs of the Ray cluster this process is connected to."""
+    return int(_import_ray().cluster_resources().get("CPU", 0))
+
+
 def _alive_nodes(ray) -> list[dict]:
     return [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
 
@@ -186,7 +191,6 @@ class RayRunner(Runner):
     def run(self, jobs, root, progress: bool = True) -> list[Job]:
         jobs = ordered(jobs)
         root = Path(root).absolute()  # workers have other working directories
-        table = {j.key(): j for j in jobs}
         todo = [j for j in jobs if not j.finished(root)]
         if not todo:
             return []
@@ -196,40 +200,47 @@ class RayRunner(Runner):
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
         probe, token = check_shared_storage(root)
+        try:
+            return self._submit_and_wait(ray, jobs, todo, root, gpus, probe, token, progress)
+        finally:
+            probe.unlink(missing_ok=True)
+
+    def _submit_and_wait(self, ray, jobs, todo, root: Path, gpus: int, probe: Path, token: str,
+                         progress: bool) -> list[Job]:
+        table = {j.key(): j for j in jobs}
         # One id for every attempt of this run's tasks: a retry takes over the lock its dead attempt left.
         owner = f"ray-{uuid.uuid4().hex[:12]}"
         task = ray.remote(_run_job).options(num_cpus=self.threads_per_job, num_gpus=gpus,
                                             max_retries=self.max_retries, retry_exceptions=[OSError])
         backend = os.environ.get("KERAS_BACKEND")
         refs, by_ref = {}, {}
-        for job in todo:
-            parents = {job.parent: table[job.parent]} if job.parent is not None else {}
-            # The parent's task result as an argument: Ray starts this task only after the parent's has finished.
-            waits = [refs[job.parent]] if job.parent in refs else []
-            ref = task.remote(job, str(root), parents, owner, self.threads_per_job, str(probe), token, backend,
-                              *waits)
-            refs[job.key()], by_ref[ref] = ref, job
         eta = Eta([j for j in jobs if j.finished(root)], root)
         slots = max(1, int(ray.cluster_resources().get("CPU", 1) // self.threads_per_job))
         bar = _bar(len(todo), progress)
-        pending, done = list(refs.values()), set()
+        done = set()
         try:
+            for job in todo:
+                parents = {job.parent: table[job.parent]} if job.parent is not None else {}
+                # The parent's task result as an argument: Ray starts this task only after the parent's finished.
+                waits = [refs[job.parent]] if job.parent in refs else []
+                ref = task.remote(job, str(root), parents, owner, self.threads_per_job, str(probe), token, backend,
+                                  *waits)
+                refs[job.key()], by_ref[ref] = ref, job
+            pending = list(refs.values())
+            bar.set_postfix_str(_eta_text(eta, todo, slots))
             while pending:
-                left = [by_ref[r] for r in pending]
-                bar.set_postfix_str(_eta_text(eta, left, slots))
                 ready, pending = ray.wait(pending, num_returns=1)
                 job = by_ref[ready[0]]
-                seconds = _result(ray, ready[0], job, self.max_retries)
-                eta.add(job, seconds)
+                eta.add(job, _result(ray, ready[0], job, self.max_retries))
                 done.add(job.key())
                 bar.set_description(job.label)
+                bar.set_postfix_str(_eta_text(eta, [by_ref[r] for r in pending], slots), refresh=False)
                 bar.update()
         except BaseException:
-            _cancel(ray, pending)
+            _cancel(ray, [r for r in refs.values() if by_ref[r].key() not in done])
             raise
         finally:
             bar.close()
-            probe.unlink(missing_ok=True)
         return [j for j in todo if j.key() in done]
 
 
@@ -237,8 +248,8 @@ def _eta_text(eta: Eta, left: list, slots: int) -> str:
     """Jobs left and a rough ETA: their serial time (per-kind seconds per epoch measured so far) spread evenly over
     the jobs Ray runs at once."""
     serial = eta.left(left)
-    if serial is None:
-        return f"{len(left)} left, eta ?"
+    if not left or serial is None:
+        return f"{len(left)} left" + ("" if not left else ", eta ?")
     s = serial / min(slots, len(left))
     return f"{len(left)} left, eta " + (f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.1f} min" if s >= 60
                                          else f"{s:.0f} s")

@@ -10,10 +10,18 @@ reuse the finished runs in `runs_dir` and compute the missing ones, so a second 
 Nothing in the repository changes: the copy and the HTML go under `out` (default `book/_build/reproduce`, which git
 ignores), runs go to `runs_dir` (default `runs/`, or `<out>/runs-smoke` at the smoke scale). Each notebook is named
 as it starts, and the kernel's progress output (the runner's bar with its ETA) is forwarded to stderr.
+
+With `ray=True` (``--ray``) `reproduce` starts one local Ray instance on this machine's cores, or with `ray_address`
+(``--ray-address``) joins a cluster, checks that every node sees `runs_dir`, and has the notebooks run their jobs
+there: it sets ENASLITE_RUNNER=ray, ENASLITE_RAY_ADDRESS and ENASLITE_RAY_THREADS_PER_JOB for the kernels (which
+inherit the environment), so each notebook's `experiments.run` gets a `RayRunner` (`runner.default_runner`) that
+joins the same instance.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -102,11 +110,44 @@ def execute(path, parameters: dict, cwd, stderr=None) -> None:
         hide_injected(path)
 
 
+@contextlib.contextmanager
+def _environment(values: dict):
+    """`values` set in os.environ inside the block (papermill's kernels inherit it), the old values restored after."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def ray_environment(runs_dir, address: str | None, threads_per_job: int, stream) -> dict:
+    """Starts (address None) or joins Ray, checks that every node sees `runs_dir`, and returns the environment that
+    makes the notebooks' `experiments.run` use it."""
+    from enaslite.study import ray_runner
+    from enaslite.study.runner import RUNNER_ENV
+
+    gcs = ray_runner.connect(address)
+    probe, _ = ray_runner.check_shared_storage(runs_dir)
+    probe.unlink(missing_ok=True)
+    cpus = ray_runner.cluster_cpus()
+    print(f"jobs run on Ray at {gcs} ({'a local instance' if address is None else 'a cluster'}, {cpus} CPUs, "
+          f"{threads_per_job} thread(s) per job: up to {max(1, cpus // threads_per_job)} jobs at a time)",
+          file=stream, flush=True)
+    return {RUNNER_ENV: "ray", ray_runner.ADDRESS_ENV: gcs, ray_runner.THREADS_ENV: str(threads_per_job)}
+
+
 def reproduce(scale: str = "auto", dataset: str | None = None, runs_dir=None, out=None, seeds=None, *,
-              book=BOOK, extra: dict | None = None, stream=None, stderr=None) -> Path:
+              book=BOOK, extra: dict | None = None, stream=None, stderr=None, ray: bool = False,
+              ray_address: str | None = None, ray_threads_per_job: int = 1) -> Path:
     """Executes every notebook of a copy of `book` and builds it (see the module docstring); returns the folder
     holding the HTML. `extra`: more notebook parameters (e.g. {"random_archs": 2}), each passed to the notebooks
-    that declare it. Parameters are checked before anything is copied or run."""
+    that declare it. `ray`, `ray_address`, `ray_threads_per_job`: run the jobs on Ray (a local instance, or the
+    cluster at the address; see the module docstring). Parameters are checked before anything is copied or run."""
     stream = sys.stdout if stream is None else stream
     out = Path(DEFAULT_OUT if out is None else out).absolute()
     if runs_dir is None:
@@ -116,20 +157,27 @@ def reproduce(scale: str = "auto", dataset: str | None = None, runs_dir=None, ou
                                   **({} if seeds is None else {"seeds": list(seeds)}))
     if shutil.which("jupyter-book") is None:
         raise RuntimeError("jupyter-book is not installed (requirements.txt: jupyter-book>=1.0.4,<2)")
+    use_ray = ray or ray_address is not None
+    if use_ray:
+        from enaslite.study.ray_runner import RayRunner
+        RayRunner(address=ray_address, threads_per_job=ray_threads_per_job)  # checks the arguments only
     parameters = {"scale": scale, "runs_dir": str(runs_dir), **(extra or {})}
     if dataset is not None:
         parameters["dataset"] = dataset
     if seeds is not None:
         parameters["seeds"] = list(checked.seeds)
+    env = ray_environment(runs_dir, ray_address, ray_threads_per_job, stream) if use_ray else {}
     copy = _copy_book(Path(book), out)
     notebooks = toc_notebooks(copy)
     print(f"reproducing the book at scale {checked.scale} ({checked.scale_reason}); runs in {runs_dir}; "
           f"{len(notebooks)} notebooks in {copy}", file=stream, flush=True)
-    for i, name in enumerate(notebooks, 1):
-        print(f"[{i}/{len(notebooks)}] executing {name}", file=stream, flush=True)
-        t0 = time.perf_counter()
-        execute(copy / name, parameters, copy, sys.stderr if stderr is None else stderr)
-        print(f"[{i}/{len(notebooks)}] {name} done in {time.perf_counter() - t0:.0f} s", file=stream, flush=True)
+    with _environment(env):
+        for i, name in enumerate(notebooks, 1):
+            print(f"[{i}/{len(notebooks)}] executing {name}", file=stream, flush=True)
+            t0 = time.perf_counter()
+            execute(copy / name, parameters, copy, sys.stderr if stderr is None else stderr)
+            print(f"[{i}/{len(notebooks)}] {name} done in {time.perf_counter() - t0:.0f} s", file=stream,
+                  flush=True)
     print("building the HTML (jupyter-book build -W)", file=stream, flush=True)
     run = subprocess.run(["jupyter-book", "build", str(copy), "-W", "--path-output", str(out)],
                          capture_output=True, text=True)
