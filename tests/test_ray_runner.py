@@ -252,3 +252,10 @@ def test_bad_arguments_are_refused_before_ray_starts():
                             ({"max_retries": 1.5}, "argument `max_retries`: expected an int >= 0")]:
         with pytest.raises(ValueError, match=message):
             RayRunner(**kwargs)
+
+
+def test_importing_the_study_imports_neither_ray_nor_keras():
+    """`enaslite.study` (RayRunner included) imports Ray only when a RayRunner runs, and Keras only for a job."""
+    code = ("import sys, enaslite.study; from enaslite.study import RayRunner; "
+            "assert not {'ray', 'keras', 'tensorflow'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
