@@ -153,7 +153,7 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
     if ckpt is not None:
         start, arrays, _ = ckpt
         model.optimizer.build(model.trainable_variables)
-        restore_model(arrays, model, model.optimizer)
+        restore_model(arrays, model, model.optimizer, written_by=run.checkpoint_backend())
         rows = [r for r in read_csv(run / METRICS) if r["epoch"] <= start]
         write_from_metrics(run.path, only_missing=True)  # epochs logged before TensorBoard files existed
     run.unfinish()

@@ -181,9 +181,9 @@ def _checkpoint_arrays(net, controller) -> dict:
     return arrays
 
 
-def _restore(arrays, net, controller) -> None:
-    restore_model(arrays, net, net.optimizer, prefix="net_")
-    restore_model(arrays, controller, controller.controller_optimizer, prefix="ctrl_")
+def _restore(arrays, net, controller, written_by) -> None:
+    restore_model(arrays, net, net.optimizer, prefix="net_", written_by=written_by)
+    restore_model(arrays, controller, controller.controller_optimizer, prefix="ctrl_", written_by=written_by)
 
 
 def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_controller=None,
@@ -234,7 +234,7 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
     ckpt = run.load_checkpoint()
     if ckpt is not None:
         start, arrays, _ = ckpt
-        _restore(arrays, net, controller)
+        _restore(arrays, net, controller, run.checkpoint_backend())
         rows = [r for r in read_csv(run / EPOCHS) if r["epoch"] <= start]
         samples = [s for s in read_jsonl(run / SAMPLES) if s["epoch"] <= start]
         write_from_metrics(run.path, only_missing=True)  # epochs logged before TensorBoard files existed

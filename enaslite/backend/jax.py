@@ -48,6 +48,10 @@ def _check_updates(scope, allowed, name: str, where: str):
 
 
 def switch(index, branches, operands, state=()):
+    if not isinstance(index, jax.core.Tracer):
+        # Eager (a concrete index): run the selected branch as it is, as PyTorch does. Its updates are concrete
+        # values, and nothing is compiled (a `lax.switch` would compile every branch, on every eager call).
+        return branches[min(max(int(index), 0), len(branches) - 1)](*operands)
     state = list(state)
     current = [v.value for v in state]  # the enclosing values: what an unselected branch returns unchanged
 
