@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_module_is_the_keras_backends():
     """`enaslite.backend` serves the module of the backend Keras runs on, with the whole interface."""
     assert backend.NAME == keras.backend.backend() == "tensorflow"
+    assert backend.JIT_COMPILE is False  # child models run as plain TF graphs, as the committed runs did
     for name in backend.__all__:
         assert getattr(backend, name) is not None
 

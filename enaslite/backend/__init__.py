@@ -14,6 +14,7 @@ Everything else in the package is written in `keras.ops`. What cannot be, lives 
   `variables`; a variable the loss does not use gets a zero gradient. Called inside `function`.
 - `global_norm(tensors)`: the l2 norm of all of them together.
 - `enable_determinism()`: the backend's switches for run-to-run identical kernels (see `enaslite.seeding`).
+- `JIT_COMPILE`: the `jit_compile` that `Model.compile` gets for the fixed child models (retrain, bench).
 
 `NAME` is the backend's name, as `keras.backend.backend()` gives it.
 """
@@ -36,5 +37,7 @@ function = _impl.function
 value_and_grad = _impl.value_and_grad
 global_norm = _impl.global_norm
 enable_determinism = _impl.enable_determinism
+JIT_COMPILE = _impl.JIT_COMPILE
 
-__all__ = ["NAME", "switch", "batch_stat_bn", "function", "value_and_grad", "global_norm", "enable_determinism"]
+__all__ = ["NAME", "switch", "batch_stat_bn", "function", "value_and_grad", "global_norm", "enable_determinism",
+           "JIT_COMPILE"]

@@ -8,6 +8,9 @@ from keras import ops
 
 from enaslite.backend.portable import batch_stat_bn, global_norm  # noqa: F401  (re-exported)
 
+# Eager, torch's own mode; Keras' jit_compile=True would go through torch.compile, slow to compile and not needed.
+JIT_COMPILE = False
+
 
 def switch(index, branches, operands, state=()):
     return ops.switch(index, branches, *operands)

@@ -11,7 +11,7 @@ import pytest
 from enaslite.config import preset
 from enaslite.data import load_dataset
 from enaslite.macro_arc import MacroArc
-from enaslite.retrain import retrain
+from enaslite.retrain import build_final_model, retrain
 from enaslite.runs import RunDir, read_csv, read_jsonl
 from enaslite.sample import sample_from_run
 from enaslite.search import search
@@ -59,7 +59,9 @@ def test_search_killed_after_epoch_one_resumes_and_samples(tmp_path, tiny, crash
 
 
 def test_retrain_killed_after_epoch_one_resumes(tmp_path, tiny, crash_before_checkpoint):
-    """A smoke retrain killed after epoch 2's row resumes from epoch 1 and ends with one row per epoch."""
+    """A smoke retrain killed after epoch 2's row resumes from epoch 1 and ends with one row per epoch; its model
+    is compiled (on JAX a model compiled with jit_compile=False runs op by op)."""
+    assert build_final_model(ARC, retrain_config(), tiny).jit_compile == (BACKEND == "jax")
     with crash_before_checkpoint(2):
         retrain(ARC, retrain_config(), tmp_path, dataset=tiny, verbose=0)
     retrain(ARC, retrain_config(), tmp_path, dataset=tiny, verbose=0)
