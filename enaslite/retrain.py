@@ -142,6 +142,11 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
         return float(done["test_acc"])
     seed_everything(config.seed)
     model = build_final_model(arc, config, data)
+    # Restored before any write: a checkpoint of another backend that this one can't take refuses the command.
+    ckpt = None if overwrite else run.load_checkpoint()
+    if ckpt is not None:
+        model.optimizer.build(model.trainable_variables)
+        restore_model(ckpt[1], model, model.optimizer, written_by=run.checkpoint_backend())
     if overwrite:
         run.clear()
     run.create("retrain", config, identity)
@@ -150,11 +155,8 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
     atomic_write_json(run / "model.json", {"params": int(model.count_params()), "name": model.name})
 
     rows, start = [], 0
-    ckpt = run.load_checkpoint()
     if ckpt is not None:
-        start, arrays, _ = ckpt
-        model.optimizer.build(model.trainable_variables)
-        restore_model(arrays, model, model.optimizer, written_by=run.checkpoint_backend())
+        start = ckpt[0]
         rows = [r for r in read_csv(run / METRICS) if r["epoch"] <= start]
         write_from_metrics(run.path, only_missing=True)  # epochs logged before TensorBoard files existed
     run.unfinish()

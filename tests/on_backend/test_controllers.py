@@ -1,6 +1,7 @@
 """The controllers on this backend: numerics against the numpy references, and a REINFORCE update that is the
 formula, learns, and reuses its compiled rollouts (enaslite/controller*.py)."""
 
+import keras
 import numpy as np
 import pytest
 from test_controller_macro import numpy_log_prob as macro_reference
@@ -57,5 +58,6 @@ def test_update_is_the_reinforce_formula_and_learns_a_toy_reward():
     for _ in range(99):
         arcs = c.sample(10).arcs
         c.update(arcs, reward(arcs))
-    assert c.traces == 3
+    if keras.backend.backend() != "torch":  # eager: nothing is traced, every call runs the Python
+        assert c.traces == 3
     assert before < 0.3 and reward(c.sample(500).arcs).mean() > before + 0.3

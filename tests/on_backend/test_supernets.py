@@ -15,6 +15,12 @@ from enaslite.supernet_micro import MicroSupernet
 CountingMacro, CountingMicro = counting(MacroSupernet), counting(MicroSupernet)
 
 
+def training_calls(steps):
+    """Python-level training calls of a fit of `steps` steps: one trace where steps are compiled; one per step on
+    PyTorch, which runs eagerly."""
+    return steps if keras.backend.backend() == "torch" else 1
+
+
 def _stats(branch):
     # The variance too: right after a batch-normalised reduction the batch mean is ~0, so a moving mean barely moves.
     return np.r_[np.asarray(branch.inp_bn.moving_mean), np.asarray(branch.inp_bn.moving_variance)]
@@ -40,7 +46,7 @@ def macro():
 def test_macro_new_arcs_do_not_retrace(macro):
     """A fit with a new arc every step traces the training call once, and its loss is finite."""
     model, history, data = macro
-    assert CountingMacro.traces.count(True) == 1
+    assert CountingMacro.traces.count(True) == training_calls(12)
     assert len({a.tobytes() for a in data.arcs}) > 4
     assert np.isfinite(history.history["loss"][0])
 
@@ -83,5 +89,5 @@ def test_micro_new_arcs_do_not_retrace():
     compile_sgd(model)
     data = NewArcEachBatch(lambda rng: random_micro_arc(rng, 1), steps=8)
     history = model.fit(data, epochs=1, verbose=0)
-    assert CountingMicro.traces.count(True) == 1 and len({a.tobytes() for a in data.arcs}) > 4
+    assert CountingMicro.traces.count(True) == training_calls(8) and len({a.tobytes() for a in data.arcs}) > 4
     assert np.isfinite(history.history["loss"][0])
