@@ -27,6 +27,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from enaslite import backend
 from enaslite.config import Config
 from enaslite.data import Batches, load_dataset_from_config
 from enaslite.loop import train_epoch
@@ -82,7 +83,7 @@ def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int
         plain = net.build_path_model(arc, data.input_shape)
         plain.compile(keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
-                      jit_compile=False)
+                      jit_compile=backend.JIT_COMPILE)
         plains.append(plain)
 
     def rounds():

@@ -6,7 +6,7 @@ the LSTM over a batch of `n` architectures that either samples every decision or
 `(n, T)` of flat arcs), replays given decisions (teacher forcing). Sampling, log-prob recomputation, the `call` and
 the REINFORCE update all go through it, so a sampled arc's log-prob is by construction its recomputed one.
 
-This module holds the only TensorFlow-specific code of the controllers (`tf.function`, `GradientTape`, `tf.scan`).
+The controllers are backend-agnostic: the compiled functions and the gradient come from `enaslite.backend`.
 
 Deviations from the reference code:
 - The reference samples one architecture per `sess.run`; here `n` architectures are rolled out at once with a
@@ -24,8 +24,9 @@ from typing import Optional
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
+
+from enaslite import backend
 
 _SEED_KEY = "seed_generator_state"
 
@@ -125,10 +126,12 @@ class Controller(keras.Model):
         self.controller_optimizer.build(self.trainable_variables)
         # Shapes are static (a batch size is baked into each trace): the graphs trace and run about twice as fast
         # as with a dynamic batch. One trace per distinct n; a search uses one group size, so it traces once.
-        # The rollouts are Python loops over a fixed number of decisions, so AutoGraph has nothing to convert.
-        self._sample_fn = tf.function(self._traced, autograph=False)
-        self._forced_fn = tf.function(lambda forced: self._traced(forced.shape[0], forced), autograph=False)
-        self._update_fn = tf.function(self._update_graph, autograph=False)
+        # The functions read and update every variable of the controller and its optimizer (sampling advances the
+        # seed generator; an update moves the weights, the baseline and Adam's slots).
+        self._state = list(self.variables) + list(self.controller_optimizer.variables)
+        self._sample_fns = {}  # one compiled function per n
+        self._forced_fn = backend.function(lambda forced: self._traced(forced.shape[0], forced), self._state)
+        self._update_fn = backend.function(self._update_graph, self._state)
         self.built = True
 
     # -- shared pieces of the rollout --------------------------------------------------------------------------
@@ -188,13 +191,16 @@ class Controller(keras.Model):
     def sample(self, n: int) -> ControllerSample:
         """Samples `n` architectures in one compiled, vectorised rollout."""
         _check(_is_int(n) and n > 0, "n", "an int > 0", n)
-        out = {k: v.numpy() for k, v in self._sample_fn(int(n)).items()}
+        n = int(n)
+        if n not in self._sample_fns:
+            self._sample_fns[n] = backend.function(lambda: self._traced(n), self._state)
+        out = {k: np.asarray(v) for k, v in self._sample_fns[n]().items()}
         return self._package([self._from_flat(row) for row in out["arcs"].tolist()], out)
 
     def log_prob(self, arcs):
         """Teacher-forced `(log_probs, entropies)` of `arcs`, each an `(n,)` float array (log_probs <= 0)."""
-        out = self._forced_fn(tf.constant(self._to_flat(arcs)))
-        return out["log_prob"].numpy(), out["entropy"].numpy()
+        out = self._forced_fn(ops.convert_to_tensor(self._to_flat(arcs)))
+        return np.asarray(out["log_prob"]), np.asarray(out["entropy"])
 
     def update(self, arcs, rewards) -> dict:
         """One REINFORCE step on a group of (arc, reward) samples, e.g. `num_aggregate` of them.
@@ -208,7 +214,7 @@ class Controller(keras.Model):
         _check(rewards.shape[0] == flat.shape[0], "rewards", f"{flat.shape[0]} rewards (one per arc)",
                rewards.shape[0])
         _check(bool(np.all(np.isfinite(rewards))), "rewards", "finite numbers", rewards.tolist())
-        out = self._update_fn(tf.constant(flat), tf.constant(rewards))
+        out = self._update_fn(ops.convert_to_tensor(flat), ops.convert_to_tensor(rewards))
         return {k: float(v) for k, v in out.items()}
 
     def policy_summary(self, n: int = 200) -> dict:
@@ -244,23 +250,28 @@ class Controller(keras.Model):
     # -- REINFORCE ---------------------------------------------------------------------------------------------
     def _update_graph(self, forced, rewards):
         variables = self.trainable_variables
-        with tf.GradientTape() as tape:
+        decay = self.baseline_decay
+
+        def loss_fn():
             out = self._rollout(forced.shape[0], forced)
             total = rewards + self.entropy_weight * out["entropy"]  # the entropy is already stop-gradient
-            decay = self.baseline_decay
-            baselines = tf.scan(lambda b, r: b - (1.0 - decay) * (b - r), total, initializer=self.baseline.value)
-            advantage = tf.stop_gradient(total - baselines)
+            # The EMA, sample by sample in order (n is static, so a Python loop unrolls it).
+            b, baselines = self.baseline.value, []
+            for i in range(total.shape[0]):
+                b = b - (1.0 - decay) * (b - total[i])
+                baselines.append(b)
+            baselines = ops.stack(baselines)
+            advantage = ops.stop_gradient(total - baselines)
             per_sample = -out["log_prob"] * advantage + self.skip_weight * out["skip_penalty"]
-            loss = tf.reduce_mean(per_sample)
-        grads = tape.gradient(loss, variables)
-        # A variable can be unused (attention when macro L = 1); give it a zero gradient rather than None.
-        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+            return ops.mean(per_sample), (out, baselines, advantage)
+
+        loss, (out, baselines, advantage), grads = backend.value_and_grad(loss_fn, variables)
         self.baseline.assign(baselines[-1])
         self.controller_optimizer.apply_gradients(zip(grads, variables))
-        return {"loss": loss, "baseline": self.baseline.value, "reward": tf.reduce_mean(rewards),
-                "advantage": tf.reduce_mean(advantage), "entropy": tf.reduce_mean(out["entropy"]),
-                "log_prob": tf.reduce_mean(out["log_prob"]), "grad_norm": tf.linalg.global_norm(grads),
-                "skip_penalty": tf.reduce_mean(out["skip_penalty"])}
+        return {"loss": loss, "baseline": self.baseline.value, "reward": ops.mean(rewards),
+                "advantage": ops.mean(advantage), "entropy": ops.mean(out["entropy"]),
+                "log_prob": ops.mean(out["log_prob"]), "grad_norm": backend.global_norm(grads),
+                "skip_penalty": ops.mean(out["skip_penalty"])}
 
     def load_policy(self, path) -> None:
         """Loads the policy saved in `path` (a `.weights.h5` of `save_weights`), and only the policy.

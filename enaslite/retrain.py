@@ -20,6 +20,7 @@ import time
 import keras
 import numpy as np
 
+from enaslite import backend
 from enaslite.child import build_child
 from enaslite.config import Config
 from enaslite.data import Batches, Dataset, eval_batches, load_dataset_from_config
@@ -47,12 +48,12 @@ def build_final_model(arc, config: Config, dataset: Dataset) -> keras.Model:
     metrics = ["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="ce")]
     # grad_bound None: no clipping, which is what the reference's (no-op) clipping does (docs/departures.md).
     optimizer = keras.optimizers.SGD(c.lr_max, momentum=0.9, nesterov=True, clipnorm=c.grad_bound)
+    # Plain graphs on TensorFlow (XLA was slower there on the CPU), XLA on JAX (its only compiler).
     if isinstance(model.output, list):
         model.compile(optimizer, loss=[ce, ce], loss_weights=[1.0, c.aux_weight], metrics=[metrics, []],
-                      jit_compile=False)
+                      jit_compile=backend.JIT_COMPILE)
     else:
-        # XLA measured about 4x slower than plain TF graphs for these convnets on the CPU.
-        model.compile(optimizer, loss=ce, metrics=metrics, jit_compile=False)
+        model.compile(optimizer, loss=ce, metrics=metrics, jit_compile=backend.JIT_COMPILE)
     return model
 
 
@@ -141,6 +142,11 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
         return float(done["test_acc"])
     seed_everything(config.seed)
     model = build_final_model(arc, config, data)
+    # Restored before any write: a checkpoint of another backend that this one can't take refuses the command.
+    ckpt = None if overwrite else run.load_checkpoint()
+    if ckpt is not None:
+        model.optimizer.build(model.trainable_variables)
+        restore_model(ckpt[1], model, model.optimizer, written_by=run.checkpoint_backend())
     if overwrite:
         run.clear()
     run.create("retrain", config, identity)
@@ -149,11 +155,8 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
     atomic_write_json(run / "model.json", {"params": int(model.count_params()), "name": model.name})
 
     rows, start = [], 0
-    ckpt = run.load_checkpoint()
     if ckpt is not None:
-        start, arrays, _ = ckpt
-        model.optimizer.build(model.trainable_variables)
-        restore_model(arrays, model, model.optimizer)
+        start = ckpt[0]
         rows = [r for r in read_csv(run / METRICS) if r["epoch"] <= start]
         write_from_metrics(run.path, only_missing=True)  # epochs logged before TensorBoard files existed
     run.unfinish()

@@ -183,6 +183,10 @@ class RunDir:
         run = self.load_run()
         run.update(kind=kind, identity={**run.get("identity", {}), **_jsonable(dict(identity))})
         run.setdefault("created_by", {"enaslite": _version(), "backend": _backend()})
+        # A run resumed on another Keras backend says so: its later epochs were computed there.
+        written_by = [run["created_by"].get("backend")] + run.get("resumed_on", [])
+        if _backend() not in written_by:
+            run["resumed_on"] = run.get("resumed_on", []) + [_backend()]
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self / self.RUN, run)
         atomic_write_text(self / self.CONFIG, config.to_json() + "\n")
@@ -225,7 +229,8 @@ class RunDir:
         atomic_write_bytes(self / (name or self.CHECKPOINT), buf.getvalue())
 
     def load_checkpoint(self, name: str | None = None):
-        """Returns (epoch, arrays dict, state dict), or None when there is no checkpoint."""
+        """Returns (epoch, arrays dict, state dict), or None when there is no checkpoint (`checkpoint_backend`
+        tells which Keras backend wrote it)."""
         p = self / (name or self.CHECKPOINT)
         if not p.exists():
             return None
@@ -233,6 +238,14 @@ class RunDir:
             meta = json.loads(z["__meta__"].tobytes().decode())
             arrays = {k: z[k] for k in z.files if k != "__meta__"}
         return meta["epoch"], arrays, meta.get("state", {})
+
+    def checkpoint_backend(self, name: str | None = None) -> str | None:
+        """The Keras backend that wrote the checkpoint `name` (None if absent, or written before this was kept)."""
+        p = self / (name or self.CHECKPOINT)
+        if not p.exists():
+            return None
+        with np.load(p, allow_pickle=False) as z:  # reads the small __meta__ member only
+            return json.loads(z["__meta__"].tobytes().decode()).get("backend")
 
     # -- completion ----------------------------------------------------------------------------------------------
     def finish(self, summary: Mapping[str, Any]) -> None:
@@ -325,19 +338,36 @@ def model_arrays(model, optimizer=None, prefix: str = "") -> dict[str, np.ndarra
     return arrays
 
 
-def restore_model(arrays: Mapping[str, np.ndarray], model, optimizer=None, prefix: str = "") -> None:
-    """Inverse of `model_arrays`; the optimizer must be built (`optimizer.build(model.trainable_variables)`)."""
-    _assign_all(arrays, f"{prefix}w", model.variables, "model")
+def restore_model(arrays: Mapping[str, np.ndarray], model, optimizer=None, prefix: str = "",
+                  written_by: str | None = None) -> None:
+    """Inverse of `model_arrays`; the optimizer must be built (`optimizer.build(model.trainable_variables)`).
+
+    Arrays written on another Keras backend (`written_by`, see `RunDir.checkpoint_backend`) are restored when every
+    variable matches in count and shape (values are cast to this backend's dtypes, e.g. a seed generator's int64
+    state on TensorFlow to uint32 on JAX); otherwise the error names both backends. Checked before any assignment.
+    """
+    pairs = _pairs(arrays, f"{prefix}w", model.variables, "model", written_by)
     if optimizer is not None:
-        _assign_all(arrays, f"{prefix}o", optimizer.variables, "optimizer")
-
-
-def _assign_all(arrays, key_prefix: str, variables, what: str) -> None:
-    values = [arrays[k] for k in sorted(arrays) if k.startswith(key_prefix)]
-    if len(values) != len(variables):
-        raise ValueError(f"argument `checkpoint`: expected {len(variables)} {what} variables, received {len(values)}")
-    for var, value in zip(variables, values):
-        if tuple(var.shape) != tuple(np.shape(value)):
-            raise ValueError(f"argument `checkpoint`: expected shape {tuple(var.shape)} for {what} variable "
-                             f"{var.path}, received {tuple(np.shape(value))}")
+        pairs += _pairs(arrays, f"{prefix}o", optimizer.variables, "optimizer", written_by)
+    for var, value in pairs:
         var.assign(value)
+
+
+def _pairs(arrays, key_prefix: str, variables, what: str, written_by: str | None) -> list:
+    values = [arrays[k] for k in sorted(arrays) if k.startswith(key_prefix)]
+    problem = None
+    if len(values) != len(variables):
+        problem = f"expected {len(variables)} {what} variables, received {len(values)}"
+    else:
+        for var, value in zip(variables, values):
+            if tuple(var.shape) != tuple(np.shape(value)):
+                problem = (f"expected shape {tuple(var.shape)} for {what} variable {var.path}, received "
+                           f"{tuple(np.shape(value))}")
+                break
+    if problem is None:
+        return list(zip(variables, values))
+    here = _backend()
+    if written_by is not None and written_by != here:
+        raise ValueError(f"argument `checkpoint`: written on the {written_by} backend, it can't be resumed on the "
+                         f"{here} backend ({problem}); resume it with KERAS_BACKEND={written_by}")
+    raise ValueError(f"argument `checkpoint`: {problem}")

@@ -56,7 +56,8 @@ def load_supernet(run_dir, epoch: int, data=None):
                           f"the controller save epochs, and are not in git)")
         ckpt, source = last, run / run.CHECKPOINT
     net = build_supernet(config, data if data is not None else run_dataset(run_dir))
-    restore_model(ckpt[1], net, prefix="net_" if source.name == run.CHECKPOINT else "")
+    restore_model(ckpt[1], net, prefix="net_" if source.name == run.CHECKPOINT else "",
+                  written_by=run.checkpoint_backend(source.name))
     return net, f"shared weights of epoch {epoch} ({source.name})"
 
 

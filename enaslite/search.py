@@ -181,9 +181,9 @@ def _checkpoint_arrays(net, controller) -> dict:
     return arrays
 
 
-def _restore(arrays, net, controller) -> None:
-    restore_model(arrays, net, net.optimizer, prefix="net_")
-    restore_model(arrays, controller, controller.controller_optimizer, prefix="ctrl_")
+def _restore(arrays, net, controller, written_by) -> None:
+    restore_model(arrays, net, net.optimizer, prefix="net_", written_by=written_by)
+    restore_model(arrays, controller, controller.controller_optimizer, prefix="ctrl_", written_by=written_by)
 
 
 def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_controller=None,
@@ -224,6 +224,10 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
     controller = build_controller(config, config.seed)
     if init_controller is not None:
         controller.load_policy(init_controller)  # fails on weights of another space or size, before any write
+    # Restored before any write too: a checkpoint of another backend that this one can't take refuses the command.
+    ckpt = None if overwrite else run.load_checkpoint()
+    if ckpt is not None:
+        _restore(ckpt[1], net, controller, run.checkpoint_backend())
     if overwrite:
         run.clear()
     run.create("search", config, identity)
@@ -231,10 +235,8 @@ def search(config: Config, run_dir, dataset: Dataset | None = None, *, init_cont
     reward_bs = k.reward_batch_size or c.batch_size
 
     start, rows, samples = 0, [], []
-    ckpt = run.load_checkpoint()
     if ckpt is not None:
-        start, arrays, _ = ckpt
-        _restore(arrays, net, controller)
+        start = ckpt[0]
         rows = [r for r in read_csv(run / EPOCHS) if r["epoch"] <= start]
         samples = [s for s in read_jsonl(run / SAMPLES) if s["epoch"] <= start]
         write_from_metrics(run.path, only_missing=True)  # epochs logged before TensorBoard files existed

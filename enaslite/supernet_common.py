@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from enaslite import backend
 from enaslite import ops as enas_ops
 
 
@@ -84,16 +85,10 @@ def batch_stat_norm(bn, x, training, eval_batch_stats: bool):
 def batch_stat_bn(x, gamma, beta, epsilon: float):
     """Normalises NHWC `x` with its own batch statistics, then scales by `gamma` and shifts by `beta`.
 
-    On TensorFlow this is one fused op (forward and gradient). Inside `ops.switch` branches that matters: tracing
-    the gradient of a switch costs time per op in its branches, and the micro supernet has about a hundred
-    switches (the unfused form made the first train step trace for minutes at the cpu-micro size).
+    On TensorFlow this is one fused op (forward and gradient; see `enaslite.backend.tensorflow`): inside
+    `ops.switch` branches that matters, because tracing the gradient of a switch costs time per op in its branches.
     """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon, is_training=True)[0]
-    mean, variance = ops.moments(x, axes=[0, 1, 2])
-    return (x - mean) * (gamma * ops.rsqrt(variance + epsilon)) + beta
+    return backend.batch_stat_bn(x, gamma, beta, epsilon)
 
 
 def prebuild_for_fit(model, num_classes: int) -> None:

@@ -1,8 +1,8 @@
 """The macro-space weight-sharing supernet (spec 2.2, 2.3): one parameter set per (layer, op), arc as a tensor input.
 
-The arc arrives as an int32 tensor, and each layer runs only the sampled branch through `keras.ops.switch`
-(`tf.switch_case` on TensorFlow). So a new architecture every step reuses one traced train function, and only the
-selected branch's BatchNorm moving statistics update, as with the reference's `tf.case`.
+The arc arrives as an int32 tensor, and each layer runs only the sampled branch through `enaslite.backend.switch`
+(`tf.switch_case` on TensorFlow, `lax.switch` on JAX). So a new architecture every step reuses one traced train
+function, and only the selected branch's BatchNorm moving statistics update, as with the reference's `tf.case`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from enaslite import backend
 from enaslite import ops as enas_ops
 from enaslite.supernet_common import Supernet, check_int, check_nonneg, image_shape_of, split_inputs
 
@@ -103,7 +104,7 @@ class MacroSupernet(Supernet):
     outputs the *last* branch (max pool with 6 ops, sep 5x5 with 4) whatever op was sampled; the conv branches then
     get only L2 gradient and the op choices do not matter. `reference_macro_bug=True` reproduces that.
 
-    Only the selected branch runs (`keras.ops.switch`), so only its BN moving statistics update; unselected
+    Only the selected branch runs (`enaslite.backend.switch`), so only its BN moving statistics update; unselected
     branches still receive the L2 gradient every step, as in the reference, where the penalty covers every weight.
 
     Args:
@@ -204,7 +205,10 @@ class MacroSupernet(Supernet):
             return branches[-1](x, training=training)
         if len(branches) == 1:
             return branches[0](x, training=training)
-        return ops.switch(op, [lambda t, b=b: b(t, training=training) for b in branches], x)
+        # In training the branches update their BN moving statistics; the switch returns them on backends that
+        # trace functionally (JAX), so only the selected branch's change.
+        state = [v for b in branches for v in b.non_trainable_variables] if training else ()
+        return backend.switch(op, [lambda t, b=b: b(t, training=training) for b in branches], (x,), state)
 
     # -- the fixed-path baseline ------------------------------------------------------------------------------------
     def build_path_model(self, arc, input_shape, share_weights: bool = False) -> keras.Model:

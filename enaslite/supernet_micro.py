@@ -1,6 +1,6 @@
 """The micro-space (cell) weight-sharing supernet (spec 3.2-3.4); the arc is an int tensor input.
 
-Each node slot picks its input and its op with `keras.ops.switch` (`tf.switch_case` on TensorFlow), so a new
+Each node slot picks its input and its op with `enaslite.backend.switch` (`tf.switch_case` on TensorFlow), so a new
 architecture every step reuses one traced train function and only the chosen op runs. Sep-conv weights are banks
 with one row per possible input, gathered by the chosen index, as in the reference.
 """
@@ -12,6 +12,7 @@ import math
 import keras
 from keras import layers, ops
 
+from enaslite import backend
 from enaslite import ops as enas_ops
 from enaslite.supernet_common import (batch_stat_bn, batch_stat_norm, check_int, check_nonneg,
                                       image_shape_of, split_inputs, Supernet)
@@ -171,7 +172,7 @@ class MicroCell(layers.Layer):
     """One search cell (spec 3.3, 3.4): calibrated inputs, B nodes of two slots each, a 1x1 conv over loose ends.
 
     Each slot (x and y, separate parameters) selects its input from the previous node outputs by index and its
-    op by id, both with `ops.switch`. Ops: sep 3x3 and sep 5x5 (`SepConvBank`, weights per input index), 3x3 avg
+    op by id, both with `backend.switch`. Ops: sep 3x3 and sep 5x5 (`SepConvBank`, weights per input index), 3x3 avg
     and max pool (stride 1 SAME, no conv, no BN), identity. Node = x + y.
 
     Output: BN(sum over loose ends i of Conv1x1_i(ReLU(h_i))), computed as one 1x1 conv over the concatenation of
@@ -275,13 +276,14 @@ class MicroCell(layers.Layer):
 
     def _slot(self, nodes, index, op, banks):
         # Input selection by switch passes the chosen tensor through: no stacking copy of all candidates.
-        x = nodes[0] if len(nodes) == 1 else ops.switch(
-            index, [lambda *hs, i=i: hs[i] for i in range(len(nodes))], *nodes)
+        x = nodes[0] if len(nodes) == 1 else backend.switch(
+            index, [lambda *hs, i=i: hs[i] for i in range(len(nodes))], nodes)
         # Gather the bank rows outside the switch: tracing the gradient of a switch costs time per op inside it.
         weights = [bank.weights_of(index) for bank in banks]
         branches = [lambda t, bank=bank, w=w: bank.apply_weights(t, w) for bank, w in zip(banks, weights)]
         branches += [self.avg_pool, self.max_pool, lambda t: t][:self.num_ops - len(banks)]
-        return branches[0](x) if len(branches) == 1 else ops.switch(op, branches, x)
+        # No branch keeps moving statistics (sep-conv BNs use batch statistics), so there is no `state` to return.
+        return branches[0](x) if len(branches) == 1 else backend.switch(op, branches, (x,))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[1][:3]) + (self.filters,)

@@ -127,3 +127,27 @@ def test_arc_depth_must_match_the_config(tmp_path):
                                          r"received an architecture of 2 layers"):
         retrain(MacroArc.random(np.random.default_rng(0), 2), preset("smoke"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_checkpoint_of_another_backend_that_does_not_fit_is_refused_before_any_write(tmp_path, fmnist_subset,
+                                                                                      crash_before_checkpoint,
+                                                                                      monkeypatch):
+    """A partial run whose checkpoint another backend wrote with other variables is refused in one line naming both
+    backends, and the run dir stays byte-identical (run.json does not record a resume that did not happen)."""
+    from enaslite import runs
+    cfg = preset("smoke", **{"final.epochs": 2, "final.steps_per_epoch": 2})
+    arc = MacroArc.random(np.random.default_rng(1), 3)
+    with crash_before_checkpoint(2):
+        retrain(arc, cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
+    run = runs.RunDir(tmp_path / "run")
+    epoch, arrays, _ = run.load_checkpoint()
+    del arrays[max(k for k in arrays if k.startswith("w"))]  # a variable fewer, as another backend's layer might keep
+    with monkeypatch.context() as m:
+        m.setattr(runs, "_backend", lambda: "jax")
+        run.save_checkpoint(epoch, cfg, arrays)
+    before = _snapshot(tmp_path / "run")
+    with pytest.raises(ValueError, match=r"^argument `checkpoint`: written on the jax backend, it can't be resumed on "
+                                         r"the tensorflow backend \(expected \d+ model variables, received \d+\); "
+                                         r"resume it with KERAS_BACKEND=jax$"):
+        retrain(arc, cfg, tmp_path / "run", dataset=fmnist_subset, verbose=0)
+    assert _snapshot(tmp_path / "run") == before

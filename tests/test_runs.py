@@ -34,7 +34,9 @@ def test_checkpoint_roundtrip(tmp_path):
     epoch, arrays, state = run.load_checkpoint()
     assert epoch == 3 and state == {"baseline": 0.5}
     np.testing.assert_array_equal(arrays["w00000"], np.arange(4.0))
+    assert run.checkpoint_backend() == "tensorflow"  # the suite's backend wrote it
     assert RunDir(tmp_path / "none").load_checkpoint() is None
+    assert RunDir(tmp_path / "none").checkpoint_backend() is None
 
 
 def _dense_model(units):
@@ -56,6 +58,35 @@ def test_model_arrays_restore_and_reject_a_different_model():
     with pytest.raises(ValueError, match=r"argument `checkpoint`: expected shape \(3, 5\) for model variable "
                                          r"\S*d/kernel, received \(3, 2\)"):
         restore_model(model_arrays(src), _dense_model(5))
+
+
+def test_another_backends_checkpoint_that_does_not_fit_names_both_backends():
+    """Arrays written on another backend restore when they fit; when they don't, one line says which backend wrote
+    them and how to resume."""
+    from enaslite.runs import model_arrays, restore_model
+    src, dst = _dense_model(2), _dense_model(2)
+    src.train_on_batch(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"))
+    restore_model(model_arrays(src, src.optimizer), dst, dst.optimizer, written_by="jax")
+    np.testing.assert_array_equal(np.asarray(src.variables[0]), np.asarray(dst.variables[0]))
+    with pytest.raises(ValueError, match=r"^argument `checkpoint`: written on the jax backend, it can't be resumed "
+                                         r"on the tensorflow backend \(expected shape \(3, 5\) for model variable "
+                                         r"\S*d/kernel, received \(3, 2\)\); resume it with KERAS_BACKEND=jax$"):
+        restore_model(model_arrays(src), _dense_model(5), written_by="jax")
+
+
+def test_run_json_records_a_resume_on_another_backend(tmp_path):
+    """run.json keeps the backend that created the run and, once each, every other backend that resumed it."""
+    import json
+    run = RunDir(tmp_path)
+    run.create("retrain", preset("smoke"))
+    stored = json.loads((tmp_path / "run.json").read_text())
+    assert stored["created_by"]["backend"] == "tensorflow" and "resumed_on" not in stored
+    stored["created_by"]["backend"] = "jax"
+    (tmp_path / "run.json").write_text(json.dumps(stored))
+    run.create("retrain", preset("smoke"))
+    run.create("retrain", preset("smoke"))
+    stored = json.loads((tmp_path / "run.json").read_text())
+    assert stored["created_by"]["backend"] == "jax" and stored["resumed_on"] == ["tensorflow"]
 
 
 def snapshot(path):

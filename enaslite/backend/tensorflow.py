@@ -1,0 +1,50 @@
+"""TensorFlow: `tf.switch_case` updates variables inside its branches as it is, the controller's functions are
+`tf.function` graphs, gradients come from a `GradientTape`, and two kernels are TF's own fused ones."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from keras import ops
+
+# XLA measured about 4x slower than plain TF graphs for these convnets on the CPU.
+JIT_COMPILE = False
+
+
+def switch(index, branches, operands, state=()):
+    # Variables assigned inside a `tf.switch_case` branch update only when that branch runs: nothing to plumb.
+    return ops.switch(index, branches, *operands)
+
+
+def batch_stat_bn(x, gamma, beta, epsilon: float):
+    # One fused op (forward and gradient). Inside `ops.switch` branches that matters: tracing the gradient of a
+    # switch costs time per op in its branches, and the micro supernet has about a hundred switches (the unfused
+    # form made the first train step trace for minutes at the cpu-micro size).
+    return tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon, is_training=True)[0]
+
+
+def function(fn, variables):
+    # tf.function reads and updates the variables themselves; the list is for backends that must pass them.
+    # The rollouts are Python loops over a fixed number of decisions, so AutoGraph has nothing to convert.
+    return tf.function(fn, autograph=False)
+
+
+def value_and_grad(loss_fn, variables):
+    with tf.GradientTape() as tape:
+        loss, aux = loss_fn()
+    grads = tape.gradient(loss, variables)
+    # A variable can be unused (attention when macro L = 1); give it a zero gradient rather than None.
+    return loss, aux, [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
+def global_norm(tensors):
+    return tf.linalg.global_norm(tensors)
+
+
+def enable_determinism():
+    tf.config.experimental.enable_op_determinism()
+    # Grappler (TF's graph optimizer) rewrites the supernet's per-layer op switch (`tf.switch_case` branch
+    # functions) differently in the first calls and in later ones, at a point that varies from process to process,
+    # and the versions round differently: two processes with the same seed drifted apart in the 5th significant
+    # digit within one search epoch. Without grappler, steps were as fast or faster on this CPU, and tracing
+    # faster (README, "Reproducibility").
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
