@@ -21,7 +21,8 @@ directories, so a study may be begun with one runner and continued with the othe
   size, so a run's numbers depend on it: a Ray run with `threads_per_job=n` writes the rows `LocalRunner` writes in
   a process started with ``TF_NUM_INTRAOP_THREADS=n`` (a smoke search's train loss differed in the 8th digit
   between 1 and 2 threads). `LocalRunner` uses TensorFlow's default, the machine's cores; on a 2-core machine
-  `RayRunner(threads_per_job=2)` reproduces it (one job at a time per node).
+  `RayRunner(threads_per_job=2)` reproduces it (one job at a time per node). On another Keras backend only
+  OMP_NUM_THREADS is set.
 - GPUs. `gpus_per_job` (default: 1 when the cluster has GPUs, else 0) is asked of Ray, which sets
   CUDA_VISIBLE_DEVICES for the task; a task given no GPU hides them from TensorFlow.
 - Retries. A job whose worker dies (killed, out of memory, its node lost) is retried up to `max_retries` times;
