@@ -19,7 +19,7 @@ BOOK = ROOT / "book"
 SCRIPT = ROOT / "scripts" / "screenshot_book.py"
 # The notebooks of the background chapters: they only call enaslite (seconds), so the test executes them afresh.
 OWN_NOTEBOOKS = ("enas.ipynb", "setup.ipynb", "reproducibility.ipynb")
-EXPERIMENTS = ("searches", "learning_curve", "performance_estimation", "transfer")
+EXPERIMENTS = ("calibration", "searches", "learning_curve", "performance_estimation", "transfer", "reference_bug")
 
 
 def _load_script():

@@ -16,7 +16,7 @@ from enaslite.study import reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-EXPERIMENTS = ("searches", "learning_curve", "performance_estimation", "transfer")
+EXPERIMENTS = ("calibration", "searches", "learning_curve", "performance_estimation", "transfer", "reference_bug")
 # Smoke scale, one seed, and the smallest samples the pages still show: the test stays within a few minutes on two
 # cores (the notebooks' defaults, 5 random architectures and k = 7 retrains, are for the real scales).
 SMOKE = {"seeds": [0], "extra": {"random_archs": 1, "k": 2}}
@@ -98,12 +98,14 @@ def test_every_notebook_executes_and_the_book_builds(tmp_path):
         assert not [o for o in outputs if o["output_type"] == "error"], name
         assert all("remove-cell" in c["metadata"]["tags"] for c in nb["cells"]
                    if "injected-parameters" in c["metadata"].get("tags", []))
-    for name, figures in (("searches", 2), ("learning_curve", 2), ("performance_estimation", 1), ("transfer", 3)):
+    for name, figures in (("searches", 2), ("learning_curve", 2), ("performance_estimation", 1), ("transfer", 3),
+                          ("reference_bug", 3)):
         page = (html / f"{name}.html").read_text(encoding="utf-8")
         assert page.count('<div class="enaslite-figure"') == figures, name
         assert "Scale smoke, " in page and "Fashion-MNIST" in page and "Traceback" not in page
         assert "This page was computed at the <strong>smoke</strong> scale" in page
     assert "thesis, Table 2" in (html / "learning_curve.html").read_text(encoding="utf-8")
+    assert "Later architectures are no better" in (html / "conclusions.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["rescore", "retrain", "search"]
     print(f"reproduce at the smoke scale: {minutes:.1f} min")
 

@@ -8,13 +8,15 @@ import pytest
 from enaslite.cli import build_parser, main
 from enaslite.study import reproduce
 
-EXPERIMENTS = ["searches.ipynb", "learning_curve.ipynb", "performance_estimation.ipynb", "transfer.ipynb"]
+EXPERIMENTS = ["calibration.ipynb", "searches.ipynb", "learning_curve.ipynb", "performance_estimation.ipynb",
+               "transfer.ipynb", "reference_bug.ipynb"]
 PARAMETERS = {"scale", "space", "dataset", "preset", "epochs", "seeds", "runs_dir"}
 
 
 def test_toc_notebooks_in_book_order():
     """The notebooks of _toc.yml in its order: background, experiments, appendix (markdown pages left out)."""
-    assert reproduce.toc_notebooks() == ["enas.ipynb", "setup.ipynb", *EXPERIMENTS, "reproducibility.ipynb"]
+    assert reproduce.toc_notebooks() == ["enas.ipynb", "setup.ipynb", *EXPERIMENTS, "conclusions.ipynb",
+                                         "reproducibility.ipynb"]
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

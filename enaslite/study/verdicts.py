@@ -39,14 +39,16 @@ def resolution(calibration_finals: pd.DataFrame, space: str) -> float:
     return 2 * float(np.std(accs, ddof=1)) if len(accs) >= 2 else float("nan")
 
 
-def no_difference(a, b, margin: float) -> tuple[str, str]:
-    """(verdict, evidence) for a claim that b is no better than a (see the module docstring)."""
+def no_difference(a, b, margin: float, names: tuple = ("a", "b")) -> tuple[str, str]:
+    """(verdict, evidence) for a claim that b is no better than a (see the module docstring); `names` name a and b
+    in the evidence."""
     c, note = _quietly(analysis.compare_groups, np.asarray(a, float), np.asarray(b, float))
     if note:
         return CANT_TELL, f"n = {len(a)}, {len(b)}: {note}"
     d = c.difference
-    evidence = (f"{pct(c.mean_a)}% vs {pct(c.mean_b)}% (n = {len(a)}, {len(b)}); difference "
-                f"{_ci(d, 100)} points, Welch p = {c.welch_p:.3f}; resolution ± {100 * margin:.1f} points")
+    evidence = (f"{names[0]} {pct(c.mean_a)}% vs {names[1]} {pct(c.mean_b)}% (n = {len(a)}, {len(b)}); "
+                f"{names[1]} − {names[0]} {_ci(d, 100)} points, Welch p = {c.welch_p:.3f}; "
+                f"resolution ± {100 * margin:.1f} points")
     if d.value > 0 and c.welch_p < ALPHA:
         return NOT_SUPPORTED, evidence
     if np.isfinite(margin) and np.isfinite(d.low) and -margin < d.low and d.high < margin:
@@ -72,16 +74,17 @@ def claims(calibration: pd.DataFrame, learning_curve, estimation: pd.DataFrame, 
             first = enas.loc[enas["pick"] == "epoch 1", "test_acc"]
             last = enas.loc[_last_pick(enas), "test_acc"]
             rows.append(_row("Later architectures are no better", "architectures sampled at epoch 1 retrain as well "
-                             "as those of epoch 310 (Table 2)", space, no_difference(first, last, margin)))
+                             "as those of epoch 310 (Table 2)", space,
+                             no_difference(first, last, margin, ("epoch 1", "last epoch"))))
             uniform = s.loc[(s["group"] == "uniform") & _last_pick(s), "test_acc"]
             rows.append(_row("The controller does not learn", "the trained controller proposes no better networks "
                              "than chance (section 7); here: ENAS' last-epoch picks against random search with "
                              "weight sharing (uniform controller), same seeds", space,
-                             no_difference(uniform, last, margin)))
+                             no_difference(uniform, last, margin, ("uniform", "ENAS"))))
             random = s.loc[s["group"] == RANDOM, "test_acc"]
             rows.append(_row("The space does the work", "even an untrained controller finds accurate networks "
                              "(section 7); here: ENAS' last-epoch picks against architectures drawn uniformly, "
-                             "no search", space, no_difference(random, last, margin)))
+                             "no search", space, no_difference(random, last, margin, ("random", "ENAS"))))
         est = estimation[estimation["space"] == space].dropna(subset=["shared_acc", "test_acc"])
         if not est.empty:
             rows.append(_row("Shared-weight accuracy does not predict", "architectures scored 18–41% with shared "
@@ -98,7 +101,7 @@ def claims(calibration: pd.DataFrame, learning_curve, estimation: pd.DataFrame, 
             moved = tr.loc[tr["role"] == "transferred", "test_acc"]
             rows.append(_row("Transfer gives no gain", "a controller transferred from CIFAR-10 gave CIFAR-100 "
                              "architectures no better than a fresh one (Table 1); here: all sampled epochs pooled",
-                             space, no_difference(fresh, moved, margin)))
+                             space, no_difference(fresh, moved, margin, ("fresh", "transferred"))))
     return pd.DataFrame(rows, columns=["claim", "the thesis", "space", "verdict", "our evidence"])
 
 
@@ -138,3 +141,17 @@ def summary_text(table: pd.DataFrame) -> str:
             which = "; ".join(f"{c} ({s})" for c, s in zip(rows["claim"], rows["space"]))
             lines.append(f"- **{verdict}** ({len(rows)} of {len(table)}): {which}.")
     return "\n".join(lines)
+
+
+def for_book(p) -> tuple[pd.DataFrame, str, str]:
+    """(verdict table, the probe's summary, a caption) for the book's conclusions at `p` (a `params.Params`), read
+    from the runs the experiment chapters made; computes nothing."""
+    from enaslite.study import bug_figures, experiments
+
+    studies = {name: experiments.load_study(getattr(experiments, name)(p))
+               for name in ("calibration", "learning_curve", "performance_estimation", "transfer")}
+    table = claims(studies["calibration"].results.finals, studies["learning_curve"].results,
+                   studies["performance_estimation"].results.finals, studies["transfer"].results.finals)
+    probes = (bug_figures.probe_text(experiments.load_study(experiments.reference_bug(p)).results.probes)
+              if "macro" in p.spaces else "The macro space was not run, so there is no probe.")
+    return table, probes, studies["learning_curve"].caption()
