@@ -106,7 +106,7 @@ def test_every_notebook_executes_and_the_book_builds(tmp_path):
         assert "This page was computed at the <strong>smoke</strong> scale" in page
     assert "thesis, Table 2" in (html / "learning_curve.html").read_text(encoding="utf-8")
     assert "Later architectures are no better" in (html / "conclusions.html").read_text(encoding="utf-8")
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["rescore", "retrain", "search"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["probe", "rescore", "retrain", "search"]
     print(f"reproduce at the smoke scale: {minutes:.1f} min")
 
 
