@@ -180,22 +180,33 @@ def _tiny():
     return preset("smoke", **{"data.dataset": "synthetic", "search.augment": False})
 
 
-def test_enaslite_worker_times_a_real_pass(tmp_path):
-    """The enaslite worker, in a fresh process, trains the supernet with a new arc per step and reports its marks."""
+@pytest.fixture(scope="module")
+def enaslite_run(tmp_path_factory):
+    """(launch time, result) of one real enaslite worker process at the smoke scale, 3 steps."""
+    cwd = tmp_path_factory.mktemp("cwd")
     cmd = [sys.executable, "-m", "enaslite.peer", json.dumps(peer.enaslite_spec(_tiny(), 3))]
-    launched, result = peer._run_worker("enaslite", cmd, tmp_path)
+    return cwd, peer._run_worker("enaslite", cmd, cwd)
+
+
+def test_enaslite_worker_times_a_real_pass(enaslite_run):
+    """The enaslite worker, in a fresh process, trains the supernet with a new arc per step and reports its marks."""
+    cwd, (launched, result) = enaslite_run
     assert len(result["marks"]) == 4 and result["data"]["input_shape"] == [32, 32, 3]
     m = peer.measures(result, launched, 16)
     assert m["steady"]["images_per_s"] > 0 and m["first_step_s"] > 0 and m["peak_rss_mib"] > 0
-    assert list(tmp_path.iterdir()) == []  # nothing written into its working directory
+    assert list(cwd.iterdir()) == []  # nothing written into its working directory
 
 
-def test_peer_bench_end_to_end(tmp_path):
-    """One round against NNI 2.8 (where the peer interpreter has it) writes the table and the JSON."""
+def test_peer_bench_end_to_end(enaslite_run, tmp_path, monkeypatch):
+    """One round against NNI 2.8 (where the peer interpreter has it) writes the table and the JSON.
+    The enaslite side reuses the worker run above (one TensorFlow start-up fewer); the NNI process is real."""
     reason = _peer_reason()
     if reason:
         pytest.skip(reason)
-    r = peer.run_peer_bench(_tiny(), peer_python=PEER_PYTHON, rounds=1, steps=2, out_dir=tmp_path)
-    assert r["versions"]["nni"]["nni"].startswith("2.8") and len(r["runs"][0]["nni"]["marks"]) == 3
+    real = peer._run_worker
+    monkeypatch.setattr(peer, "_run_worker", lambda side, cmd, cwd: enaslite_run[1] if side == "enaslite"
+                        else real(side, cmd, cwd))
+    r = peer.run_peer_bench(_tiny(), peer_python=PEER_PYTHON, rounds=1, steps=3, out_dir=tmp_path)
+    assert r["versions"]["nni"]["nni"].startswith("2.8") and len(r["runs"][0]["nni"]["marks"]) == 4
     assert (tmp_path / "smoke-macro-vs-nni.md").read_text().startswith("peer bench: enaslite")
     assert json.loads((tmp_path / "smoke-macro-vs-nni.json").read_text())["rounds"] == 1
