@@ -102,12 +102,15 @@ def check_peer(peer: str, peer_python: str, example_dir, config: Config) -> dict
         raise ValueError(f"argument `--peer-python`: expected a Python interpreter, received {peer_python!r} (not an "
                          f"executable file)")
     hashes = fetch_nni_example(example_dir)
-    proc = subprocess.run([peer_python, str(NNI_WORKER), "--check", str(Path(example_dir).resolve())],
-                          capture_output=True, text=True, timeout=300)
-    versions = _result_line(proc.stdout)
-    if proc.returncode != 0 or versions is None:
+    try:
+        proc = subprocess.run([peer_python, str(NNI_WORKER), "--check", str(Path(example_dir).resolve())],
+                              capture_output=True, text=True, timeout=300)
+        versions, why = _result_line(proc.stdout), _last_line(proc.stderr)
+    except subprocess.TimeoutExpired:
+        proc, versions, why = None, None, "its imports took over 300 s"
+    if proc is None or proc.returncode != 0 or versions is None:
         raise ValueError(f"argument `--peer-python`: expected a Python that imports NNI 2.8, its v1 ENAS trainer "
-                         f"and torch (see README, \"Speed\"), received {peer_python!r} ({_last_line(proc.stderr)})")
+                         f"and torch (see README, \"Speed\"), received {peer_python!r} ({why})")
     return {**versions, "example_sha256": hashes}
 
 
