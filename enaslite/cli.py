@@ -5,7 +5,7 @@ Commands:
     params    build a child model and print its parameter count
     search    run ENAS (or a baseline controller) with weight sharing
     sample    reload a saved controller and print sampled architectures
-    bench     benchmark supernet and controller speed
+    bench     benchmark supernet and controller speed, or enaslite against NNI 2.8 (--peer nni)
     tensorboard  write a run's TensorBoard event files from its metrics
     results   a table of every run directory under a folder
 Only this module parses flags; library code takes a `Config`.
@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from enaslite.config import PRESETS, preset
+from enaslite.peer import PEERS
 from enaslite.runs import RunDir, finished_message
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -75,8 +76,8 @@ def _arc_class(space: str):
 def _common(p: argparse.ArgumentParser, epochs_help: str) -> None:
     p.add_argument("--space", choices=("macro", "micro"), help="search space (default: the preset's)")
     p.add_argument("--preset", default="cpu-macro", help=f"named config, one of {sorted(PRESETS)}")
-    p.add_argument("--dataset", help="cifar10, cifar100, fashion_mnist, or a path to an .npz with x_train, y_train, "
-                                     "x_test, y_test (default: the preset's)")
+    p.add_argument("--dataset", help="cifar10, cifar100, fashion_mnist, synthetic, or a path to an .npz with x_train, "
+                                     "y_train, x_test, y_test (default: the preset's)")
     p.add_argument("--epochs", type=_int_at_least(1), help=epochs_help)
     p.add_argument("--seed", type=_int_at_least(0), help="seed for weights, data order, augmentation and the controller")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -302,11 +303,25 @@ def _check_bench_out(out: str, files, overwrite: bool) -> None:
 
 
 def cmd_bench(args) -> int:
-    from enaslite.bench import output_paths, run_bench
-    overrides = {"space": args.space} if args.space else {}
-    config = preset(args.preset, **overrides)
-    _check_bench_out(args.out, output_paths(config, args.out), args.overwrite)
-    run_bench(config, args.out, steps=args.steps, repeats=args.repeats, num_arcs=args.num_arcs)
+    config = _config(args, "search")
+    if args.peer is None:
+        for flag, value in (("--peer-python", args.peer_python), ("--peer-example", args.peer_example),
+                            ("--rounds", args.rounds)):
+            if value is not None:
+                raise ValueError(f"argument `{flag}`: expected it only with --peer nni, received {value!r} without "
+                                 f"--peer")
+        from enaslite.bench import output_paths, run_bench
+        _check_bench_out(args.out, output_paths(config, args.out), args.overwrite)
+        run_bench(config, args.out, steps=args.steps or 30, repeats=args.repeats or 5, num_arcs=args.num_arcs or 3)
+        return 0
+    for flag, value in (("--repeats", args.repeats), ("--num-arcs", args.num_arcs)):
+        if value is not None:
+            raise ValueError(f"argument `{flag}`: expected it only without --peer (use --rounds), received {value!r} "
+                             f"with --peer {args.peer}")
+    from enaslite import peer
+    _check_bench_out(args.out, peer.output_paths(config, args.out, args.peer), args.overwrite)
+    peer.run_peer_bench(config, peer=args.peer, peer_python=args.peer_python, example_dir=args.peer_example,
+                        rounds=args.rounds or 5, steps=args.steps or 30, out_dir=args.out)
     return 0
 
 
@@ -404,17 +419,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("bench", help="benchmark supernet and controller speed (ratios within one run)")
+    p = sub.add_parser("bench", help="benchmark supernet and controller speed (ratios within one run), or, with "
+                                     "--peer nni, enaslite's search against NNI 2.8's in alternating processes")
     p.add_argument("--preset", default="cpu-macro", help=f"named config, one of {sorted(PRESETS)}")
     p.add_argument("--space", choices=("macro", "micro"), help="search space (default: the preset's)")
-    p.add_argument("--steps", type=_int_at_least(1), default=30,
-                   help="timed training steps per measurement (a multiple of --num-arcs)")
-    p.add_argument("--repeats", type=_int_at_least(1), default=5, help="timed rounds; the fastest counts")
-    p.add_argument("--num-arcs", type=_int_at_least(2), default=3,
-                   help="sampled architectures shared by both sides of (a)")
-    p.add_argument("--out", default="bench-out", help="directory for the saved table (<preset>-<space>.md, .json)")
+    p.add_argument("--dataset", help="cifar10, cifar100, fashion_mnist, synthetic (random 32x32x3 images, 10 "
+                                     "classes) or an .npz path (default: the preset's)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override any config field by dotted path, e.g. --set search.out_filters=24 (repeatable)")
+    p.add_argument("--steps", type=_int_at_least(1),
+                   help="timed training steps per measurement (default 30; a multiple of --num-arcs, or >= 2 with "
+                        "--peer)")
+    p.add_argument("--repeats", type=_int_at_least(1), help="timed rounds; the fastest counts (default 5)")
+    p.add_argument("--num-arcs", type=_int_at_least(2),
+                   help="sampled architectures shared by both sides of (a) (default 3)")
+    p.add_argument("--peer", choices=PEERS,
+                   help="instead, time the config's macro search against this peer's, each side in fresh processes, "
+                        "alternating (nni: NNI 2.8's v1 ENAS trainer on its example's macro space)")
+    p.add_argument("--peer-python", metavar="PYTHON",
+                   help="with --peer: the interpreter with the peer installed, e.g. a virtualenv's bin/python "
+                        "(default: this one)")
+    p.add_argument("--peer-example", metavar="DIR",
+                   help="with --peer nni: folder for NNI v2.8's examples/nas/oneshot/enas/macro.py and ops.py, "
+                        "downloaded there when absent (default: ~/.cache/enaslite/nni-2.8-enas-example)")
+    p.add_argument("--rounds", type=_int_at_least(1),
+                   help="with --peer: processes per side, alternating (default 5); min / median / max are reported")
+    p.add_argument("--out", default="bench-out", help="directory for the saved table (<preset>-<space>.md, .json; "
+                                                      "<preset>-<space>-vs-nni.md, .json with --peer)")
     p.add_argument("--overwrite", action="store_true", help="replace results already saved in --out")
-    p.set_defaults(func=cmd_bench)
+    p.set_defaults(func=cmd_bench, epochs=None, seed=None)
 
     p = sub.add_parser("show", help="describe an architecture and draw it with Graphviz (svg, png, pdf or dot)")
     p.add_argument("arc", help="architecture string (reference printout or flat ints)")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Optional
 
 SPACES = ("macro", "micro")
-DATASET_NAMES = ("cifar10", "cifar100", "fashion_mnist")
+DATASET_NAMES = ("cifar10", "cifar100", "fashion_mnist", "synthetic")
 CONTROLLER_MODES = ("reinforce", "frozen", "uniform")
 
 

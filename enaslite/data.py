@@ -32,6 +32,9 @@ FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 _FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+SYNTHETIC = {"shape": (32, 32, 3), "num_classes": 10, "train": 10_000, "test": 1_000, "seed": 0}
+"""`synthetic`: uniform random pixels and labels of CIFAR-10's shape, the same on every call (for speed benchmarks:
+nothing to download or read, and nothing to learn)."""
 
 
 def _fail(name, expected, received):
@@ -296,6 +299,16 @@ _KERAS_ARCHIVES = {"cifar10": ("cifar-10-python.tar.gz", "cifar-10-batches-py-ta
                    "cifar100": ("cifar-100-python.tar.gz", "cifar-100-python-target_archive")}
 
 
+def _synthetic_arrays():
+    s = SYNTHETIC
+    rng = np.random.default_rng(s["seed"])
+    arrays = []
+    for split in ("train", "test"):
+        arrays += [rng.integers(0, 256, (s[split], *s["shape"]), dtype=np.uint8),
+                   rng.integers(0, s["num_classes"], s[split], dtype=np.int32)]
+    return arrays
+
+
 def _keras_arrays(name):
     module = getattr(keras.datasets, name)
     try:
@@ -349,7 +362,9 @@ def load_dataset(name, *, valid_size=None, train_limit=None, test_limit=None, da
         return Dataset.from_npz(name, **kw)
     if name not in DATASETS:
         _fail("dataset", f"one of {list(DATASETS)} or a path to an .npz file", repr(name))
-    if name == "fashion_mnist":
+    if name == "synthetic":
+        arrays = _synthetic_arrays()
+    elif name == "fashion_mnist":
         folder = data_dir or FASHION_MNIST_DIR
         if data_dir or all(os.path.isfile(os.path.join(folder, f)) for f in _FASHION_FILES):
             arrays = _read_fashion_mnist(os.path.abspath(folder))

@@ -186,10 +186,18 @@ def test_corrupt_npz_names_the_file_and_the_reason(tmp_path, kind, reason):
     assert "\n" not in message
 
 
+def test_synthetic_dataset_is_cifar_shaped_and_fixed():
+    """`synthetic` is 32x32x3 with 10 classes, made in memory, the same on every load (for speed benchmarks)."""
+    a, b = load_dataset("synthetic", valid_size=1000), load_dataset("synthetic", valid_size=1000)
+    assert a.input_shape == (32, 32, 3) and a.num_classes == 10
+    assert (a.num_examples("train"), a.num_examples("valid"), a.num_examples("test")) == (9000, 1000, 1000)
+    assert a.fingerprint() == b.fingerprint() and np.array_equal(a.x_test, b.x_test)
+
+
 def test_unknown_dataset_name():
     """A name that is neither known nor an .npz path lists the options."""
     with pytest.raises(ValueError, match=re.escape(
-            "argument `dataset`: expected one of ['cifar10', 'cifar100', 'fashion_mnist'] or a path to an .npz "
+            "argument `dataset`: expected one of ['cifar10', 'cifar100', 'fashion_mnist', 'synthetic'] or a path to an .npz "
             "file, received 'mnist'")):
         load_dataset("mnist")
 
