@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 
 from enaslite.config import preset
-from enaslite.data import load_dataset
+from enaslite.data import Batches, load_dataset
+from enaslite.loop import train_epoch
+from enaslite.macro_arc import MacroArc
+from enaslite.micro_arc import MicroArc
 from enaslite.runs import read_csv, read_jsonl
-from enaslite.search import build_controller, controller_path, save_epochs, search
+from enaslite.search import (ArcBatches, build_controller, build_supernet, controller_path, num_ops, save_epochs,
+                             search)
+from enaslite.supernet_macro import MacroSupernet
+from enaslite.supernet_micro import MicroSupernet
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +143,32 @@ def test_transfer_takes_the_policy_not_the_sampling_stream(macro_run, tmp_path, 
                                          r"controller .*controller_epoch0002"):
         search(_cfg(**{"search.epochs": 1}), tmp_path / "s0", dataset=tiny, init_controller=controller_path(
             macro_run[0], 1), verbose=0)
+
+
+@pytest.mark.parametrize("space", ["macro", "micro"])
+def test_child_phase_traces_the_supernet_once(tiny, space, monkeypatch):
+    """As `search` runs its child phase (`build_supernet`, then `train_epoch` over `ArcBatches`), four steps with a
+    new architecture each trace the supernet's training call once; building it traces nothing in training mode."""
+    cls = MacroSupernet if space == "macro" else MicroSupernet
+    calls = []
+    call = cls.call
+
+    def counting_call(self, inputs, training=None):
+        calls.append(bool(training))  # Python runs `call` only when tracing (or eagerly)
+        return call(self, inputs, training=training)
+
+    monkeypatch.setattr(cls, "call", counting_call)
+    config = _cfg(space=space)
+    net = build_supernet(config, tiny)
+    assert calls.count(True) == 0
+    rng = np.random.default_rng(0)
+    c = config.search
+    if space == "macro":
+        arcs = [MacroArc.random(rng, c.num_layers, num_ops=num_ops(config)) for _ in range(4)]
+    else:
+        arcs = [MicroArc.random(rng, num_nodes=c.num_cells, num_ops=num_ops(config)) for _ in range(4)]
+    assert len({a.to_string() for a in arcs}) == 4
+    batches = Batches(tiny, "train", c.batch_size, seed=0, augment=c.augment, steps=4)
+    logs = train_epoch(net, ArcBatches(batches, arcs))
+    assert np.isfinite(logs["loss"])
+    assert calls.count(True) == 1

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from enaslite import ops as enas_ops
-from enaslite.supernet_common import (batch_stat_bn, batch_stat_norm, check_int, check_rate, image_shape_of,
-                                      prebuild_for_fit, split_inputs)
+from enaslite.supernet_common import (NesterovSGD, batch_stat_bn, batch_stat_norm, check_int, check_rate,
+                                      image_shape_of, prebuild_for_fit, split_inputs)
 
 
 def test_split_inputs_takes_row_zero_of_a_2d_arc():
@@ -74,3 +74,25 @@ def test_prebuild_for_fit_builds_optimizer_and_metrics():
     assert model.optimizer.built
     assert len(model.metrics_variables) >= 2
     assert all(float(np.sum(v)) == 0.0 for v in model.metrics_variables)
+
+
+def test_nesterov_sgd_matches_keras_sgd_bit_for_bit():
+    """`NesterovSGD` (a fused kernel per variable on TensorFlow) gives the weights, momentums and losses of Keras'
+    `SGD(nesterov=True)` exactly, over steps with a changing learning rate."""
+    rng = np.random.default_rng(0)
+    batches = [(rng.normal(size=(16, 6)).astype("float32"), rng.integers(0, 3, 16)) for _ in range(5)]
+
+    def train(optimizer):
+        keras.utils.set_random_seed(0)
+        hidden = keras.layers.Dense(8, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3))
+        model = keras.Sequential([keras.Input((6,)), hidden, keras.layers.Dense(3)])
+        model.compile(optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        losses = []
+        for i, (x, y) in enumerate(batches):
+            model.optimizer.learning_rate.assign(0.1 / (i + 1))
+            losses.append(model.train_on_batch(x, y))
+        return losses, [np.asarray(v) for v in model.variables + model.optimizer.variables]
+
+    ours, theirs = train(NesterovSGD(0.1, momentum=0.9)), train(keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True))
+    assert ours[0] == theirs[0]
+    assert len(ours[1]) == len(theirs[1]) and all(np.array_equal(a, b) for a, b in zip(ours[1], theirs[1]))

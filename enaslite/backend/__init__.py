@@ -14,6 +14,8 @@ Everything else in the package is written in `keras.ops`. What cannot be, lives 
   `variables`; a variable the loss does not use gets a zero gradient. Called inside `function`.
 - `global_norm(tensors)`: the l2 norm of all of them together.
 - `enable_determinism()`: the backend's switches for run-to-run identical kernels (see `enaslite.seeding`).
+- `nesterov_momentum_update(variable, accumulator, gradient, learning_rate, momentum)`: one step of Keras' SGD with
+  Nesterov momentum, bit for bit, in fewer graph ops (a fused kernel); None where Keras' own step is used.
 - `JIT_COMPILE`: the `jit_compile` that `Model.compile` gets for the fixed child models (retrain, bench).
 
 `NAME` is the backend's name, as `keras.backend.backend()` gives it.
@@ -37,7 +39,8 @@ function = _impl.function
 value_and_grad = _impl.value_and_grad
 global_norm = _impl.global_norm
 enable_determinism = _impl.enable_determinism
+nesterov_momentum_update = _impl.nesterov_momentum_update
 JIT_COMPILE = _impl.JIT_COMPILE
 
 __all__ = ["NAME", "switch", "batch_stat_bn", "function", "value_and_grad", "global_norm", "enable_determinism",
-           "JIT_COMPILE"]
+           "nesterov_momentum_update", "JIT_COMPILE"]

@@ -107,6 +107,9 @@ def value_and_grad(loss_fn, variables):
     return loss, aux, grads
 
 
+# Keras' own SGD step (no fused kernel used here).
+nesterov_momentum_update = None
+
 _warned = False
 
 

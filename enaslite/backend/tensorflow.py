@@ -1,5 +1,5 @@
 """TensorFlow: `tf.switch_case` updates variables inside its branches as it is, the controller's functions are
-`tf.function` graphs, gradients come from a `GradientTape`, and two kernels are TF's own fused ones."""
+`tf.function` graphs, gradients come from a `GradientTape`, and three kernels are TF's own fused ones."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def value_and_grad(loss_fn, variables):
 
 def global_norm(tensors):
     return tf.linalg.global_norm(tensors)
+
+
+def nesterov_momentum_update(variable, accumulator, gradient, learning_rate, momentum):
+    # Keras' SGD builds about 14 graph ops per variable for this step (casts, 4 multiplies, 2 subtracts, an assign
+    # and an assign-add); the supernets have hundreds of variables (466 at 12 macro layers), so that was 14% of the
+    # traced train step, and tracing and instantiating a graph costs time and memory per op. TF's fused kernel
+    # computes the same float32 expressions, accum = accum * momentum - grad * lr and
+    # var += accum * momentum - grad * lr, with the same roundings: the weights come out bit for bit the same
+    # (tests/test_supernet_common.py).
+    dtype = variable.dtype
+    tf.raw_ops.ResourceApplyKerasMomentum(var=variable.handle, accum=accumulator.handle,
+                                          lr=tf.cast(learning_rate, dtype), grad=tf.cast(gradient, dtype),
+                                          momentum=tf.cast(momentum, dtype), use_nesterov=True)
 
 
 def enable_determinism():

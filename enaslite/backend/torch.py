@@ -26,6 +26,9 @@ def value_and_grad(loss_fn, variables):
     grads = torch.autograd.grad(loss, values, allow_unused=True)
     return loss, aux, [torch.zeros_like(x) if g is None else g for g, x in zip(grads, values)]
 
+# Keras' own SGD step (no fused kernel used here).
+nesterov_momentum_update = None
+
 
 def enable_determinism():
     torch.use_deterministic_algorithms(True, warn_only=True)
