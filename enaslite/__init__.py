@@ -59,31 +59,5 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
-class _NoOptionalJax:
-    """Keeps the TensorFlow backend's imports from loading JAX, which they only try for optional features.
-
-    `import keras` on TensorFlow runs `tensorflow.lite.python.util` (TFLite's JAX converter) and
-    `keras.src.callbacks.orbax_checkpoint` (an Orbax compatibility patch), and each tries `import jax` and takes an
-    ImportError as "no JAX". With JAX installed (for the JAX backend) that cost 0.4 CPU-seconds and 85 MiB of
-    resident memory (jaxlib's shared library) in every TensorFlow process, out of 2.8 s and 680 MiB for the
-    whole import. This finder answers those two modules' import of JAX with the ImportError they expect; any other
-    import of JAX, before or after, is untouched. On the JAX backend, Keras imports JAX itself first, and a module
-    already imported is never looked up again.
-    """
-
-    OPTIONAL_USERS = ("tensorflow.lite.python.util", "keras.src.callbacks.orbax_checkpoint")
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname == "jax":
-            frame = sys._getframe(1)
-            for _ in range(12):  # the importing module's frame sits under a few importlib frames
-                if frame is None:
-                    break
-                if frame.f_globals.get("__name__") in self.OPTIONAL_USERS:
-                    raise ModuleNotFoundError("JAX not imported for an optional feature (enaslite)", name="jax")
-                frame = frame.f_back
-        return None
-
-
-if "tensorflow" not in sys.modules:
-    sys.meta_path.insert(0, _NoOptionalJax())
+def __dir__():
+    return __all__
