@@ -484,8 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", metavar="ADDR",
                    help="run the jobs on the Ray cluster at ADDR (e.g. head:6379); --runs-dir must be on storage "
                         "every node sees at the same path")
-    p.add_argument("--ray-threads-per-job", type=_int_at_least(1), default=1, metavar="N",
-                   help="with --ray or --ray-address: Ray CPUs and TensorFlow threads per job (default 1)")
+    p.add_argument("--ray-threads-per-job", type=_int_at_least(1), default=None, metavar="N",
+                   help="with --ray or --ray-address: Ray CPUs and TensorFlow threads per job (default: this "
+                        "machine's cores, with which each job computes what an in-process run here computes; "
+                        "fewer run more jobs at once, with numbers that differ in late digits)")
     p.set_defaults(func=cmd_reproduce)
     return parser
 

@@ -106,7 +106,7 @@ def cluster():
 def study(reference, cluster, tmp_path_factory):
     """The study planned and run in waves by a RayRunner (2 jobs at a time, 1 thread each)."""
     root = tmp_path_factory.mktemp("ray")
-    jobs = plan_until_done(study_plan, RayRunner(), root, progress=False)
+    jobs = plan_until_done(study_plan, RayRunner(threads_per_job=1), root, progress=False)
     return root, jobs
 
 
@@ -117,7 +117,7 @@ def killed(study, tmp_path_factory):
     root = tmp_path_factory.mktemp("killed")
     job = long_search()
     run_dir, out = job.run_dir(root), {}
-    thread = threading.Thread(target=lambda: out.update(ran=RayRunner().run([job], root, progress=False)))
+    thread = threading.Thread(target=lambda: out.update(ran=RayRunner(threads_per_job=1).run([job], root, progress=False)))
     thread.start()
     try:
         deadline = time.time() + 300
@@ -252,6 +252,19 @@ def test_bad_arguments_are_refused_before_ray_starts():
                             ({"max_retries": 1.5}, "argument `max_retries`: expected an int >= 0")]:
         with pytest.raises(ValueError, match=message):
             RayRunner(**kwargs)
+
+
+def test_threads_per_job_default_to_this_machines_cores(monkeypatch):
+    """By default a job runs with the thread pool an in-process run has here (so it computes the same rows); the
+    environment's ENASLITE_RAY_THREADS_PER_JOB, when set, overrides it."""
+    monkeypatch.setattr(ray_runner, "local_threads", lambda: 7)
+    assert RayRunner().threads_per_job == 7 and RayRunner(threads_per_job=3).threads_per_job == 3
+    monkeypatch.delenv(ray_runner.THREADS_ENV, raising=False)
+    assert ray_runner.from_env().threads_per_job == 7
+    monkeypatch.setenv(ray_runner.THREADS_ENV, "2")
+    assert ray_runner.from_env().threads_per_job == 2
+    monkeypatch.undo()
+    assert ray_runner.local_threads() == len(os.sched_getaffinity(0))
 
 
 def test_importing_the_study_imports_neither_ray_nor_keras():

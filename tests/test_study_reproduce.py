@@ -101,6 +101,7 @@ def test_ray_reaches_the_notebooks_through_the_environment(tmp_path, monkeypatch
     assert "ENASLITE_RUNNER" not in os.environ
     args = build_parser().parse_args(["reproduce", "--ray", "--ray-threads-per-job", "2"])
     assert (args.ray, args.ray_address, args.ray_threads_per_job) == (True, None, 2)
+    assert build_parser().parse_args(["reproduce", "--ray"]).ray_threads_per_job is None  # RayRunner's default
 
 
 def test_bad_ray_arguments_fail_before_anything_is_written(tmp_path):

@@ -20,9 +20,11 @@ directories, so a study may be begun with one runner and continued with the othe
   (its CPUs // threads_per_job) don't oversubscribe it. TensorFlow splits some reductions by its intra-op pool
   size, so a run's numbers depend on it: a Ray run with `threads_per_job=n` writes the rows `LocalRunner` writes in
   a process started with ``TF_NUM_INTRAOP_THREADS=n`` (a smoke search's train loss differed in the 8th digit
-  between 1 and 2 threads). `LocalRunner` uses TensorFlow's default, the machine's cores; on a 2-core machine
-  `RayRunner(threads_per_job=2)` reproduces it (one job at a time per node). On another Keras backend only
-  OMP_NUM_THREADS is set.
+  between 1 and 2 threads). `LocalRunner` uses TensorFlow's default, the machine's cores, so the default
+  `threads_per_job` is the cores of the machine that makes the runner (`local_threads`): the jobs then compute,
+  row for row, what an in-process run there computes (one job at a time per node of that size). Fewer threads per
+  job run more jobs at once, at the price of numbers that differ from an in-process run in their late digits. On
+  another Keras backend only OMP_NUM_THREADS is set.
 - GPUs. `gpus_per_job` (default: 1 when the cluster has GPUs, else 0) is asked of Ray, which sets
   CUDA_VISIBLE_DEVICES for the task; a task given no GPU hides them from TensorFlow.
 - Retries. A job whose worker dies (killed, out of memory, its node lost) is retried up to `max_retries` times;
@@ -166,12 +168,13 @@ class RayRunner(Runner):
         address: None starts a local Ray instance; an address (``head:6379``, ``auto``) joins a running cluster.
             Ray already initialized in this process is used as it is.
         num_cpus: the local instance's CPUs (None: this machine's cores); only without `address`.
-        threads_per_job: CPUs each job asks of Ray and TensorFlow threads it runs with.
+        threads_per_job: CPUs each job asks of Ray and TensorFlow threads it runs with; None: `local_threads()`,
+            this machine's cores, so that each job computes what `LocalRunner` computes here.
         gpus_per_job: GPUs each job asks of Ray; None: 1 when the cluster has GPUs, else 0.
         max_retries: how many times a job whose worker died (or that raised an OSError) is tried again.
     """
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, threads_per_job: int = 1,
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, threads_per_job: int | None = None,
                  gpus_per_job: int | None = None, max_retries: int = 3):
         if address is not None and not (isinstance(address, str) and address.strip()):
             raise arg_error("address", "None (a local Ray instance) or a cluster address such as 'head:6379'",
@@ -180,8 +183,10 @@ class RayRunner(Runner):
             raise arg_error("num_cpus", "None or an int >= 1", num_cpus)
         if address is not None and num_cpus is not None:
             raise arg_error("num_cpus", "None with an address (a cluster's CPUs are its nodes')", num_cpus)
+        if threads_per_job is None:
+            threads_per_job = local_threads()
         if not (is_int(threads_per_job) and threads_per_job >= 1):
-            raise arg_error("threads_per_job", "an int >= 1", threads_per_job)
+            raise arg_error("threads_per_job", "an int >= 1 or None (this machine's cores)", threads_per_job)
         if gpus_per_job is not None and not (is_int(gpus_per_job) and gpus_per_job >= 0):
             raise arg_error("gpus_per_job", "None or an int >= 0", gpus_per_job)
         if not (is_int(max_retries) and max_retries >= 0):
@@ -377,10 +382,19 @@ def _env_int(name: str, low: int):
     return value
 
 
+def local_threads() -> int:
+    """The CPUs this process may run on: TensorFlow's default thread pool size here, so the default threads per
+    Ray job, with which a job computes what it computes in process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 def from_env() -> RayRunner:
-    """A `RayRunner` from ENASLITE_RAY_ADDRESS (unset: a local instance), ENASLITE_RAY_THREADS_PER_JOB (default 1)
-    and ENASLITE_RAY_GPUS_PER_JOB (default: 1 when the cluster has GPUs)."""
+    """A `RayRunner` from ENASLITE_RAY_ADDRESS (unset: a local instance), ENASLITE_RAY_THREADS_PER_JOB (default:
+    `local_threads()`) and ENASLITE_RAY_GPUS_PER_JOB (default: 1 when the cluster has GPUs)."""
     address = os.environ.get(ADDRESS_ENV, "").strip() or None
     threads = _env_int(THREADS_ENV, 1)
-    return RayRunner(address=address, threads_per_job=1 if threads is None else threads,
+    return RayRunner(address=address, threads_per_job=threads,
                      gpus_per_job=_env_int(GPUS_ENV, 0))

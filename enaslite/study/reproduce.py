@@ -143,11 +143,12 @@ def ray_environment(runs_dir, address: str | None, threads_per_job: int, stream)
 
 def reproduce(scale: str = "auto", dataset: str | None = None, runs_dir=None, out=None, seeds=None, *,
               book=BOOK, extra: dict | None = None, stream=None, stderr=None, ray: bool = False,
-              ray_address: str | None = None, ray_threads_per_job: int = 1) -> Path:
+              ray_address: str | None = None, ray_threads_per_job: int | None = None) -> Path:
     """Executes every notebook of a copy of `book` and builds it (see the module docstring); returns the folder
     holding the HTML. `extra`: more notebook parameters (e.g. {"random_archs": 2}), each passed to the notebooks
     that declare it. `ray`, `ray_address`, `ray_threads_per_job`: run the jobs on Ray (a local instance, or the
-    cluster at the address; see the module docstring). Parameters are checked before anything is copied or run."""
+    cluster at the address; see the module docstring; threads None: this machine's cores, with which every job
+    computes what it computes in process). Parameters are checked before anything is copied or run."""
     stream = sys.stdout if stream is None else stream
     out = Path(DEFAULT_OUT if out is None else out).absolute()
     if runs_dir is None:
@@ -160,7 +161,7 @@ def reproduce(scale: str = "auto", dataset: str | None = None, runs_dir=None, ou
     use_ray = ray or ray_address is not None
     if use_ray:
         from enaslite.study.ray_runner import RayRunner
-        RayRunner(address=ray_address, threads_per_job=ray_threads_per_job)  # checks the arguments only
+        ray_threads_per_job = RayRunner(address=ray_address, threads_per_job=ray_threads_per_job).threads_per_job
     parameters = {"scale": scale, "runs_dir": str(runs_dir), **(extra or {})}
     if dataset is not None:
         parameters["dataset"] = dataset
