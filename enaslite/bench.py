@@ -9,7 +9,14 @@ Measurements, at the preset's search settings on its dataset:
     (the physical limit of weight sharing: no switch, no unused branches), on the same per-architecture passes;
 (c) controller ms per sampled architecture and per update, and their share of a search epoch, not counting the
     reward forward passes (which are child-network work);
-(d) peak resident memory of the process.
+(d) peak resident memory of the process;
+(e) optional (`retrain=True`, `bench --retrain`): the retrain loop against its own model, at the preset's final
+    settings on the architecture `retrain --random` draws with the config's seed: (i) the model's own train steps
+    on batches made beforehand (arrays in memory), (ii) `retrain`'s epoch path itself
+    (`enaslite.retrain.train_final_epoch`: batches made and augmented step by step, the drop-path schedule,
+    `train_epoch`) and (iii) its per-epoch valid and test passes (`evaluate_final`), each timed as a whole call.
+    (ii) / (i) is what the loop adds to the model's cost per image; the whole-epoch ratio adds (iii) at the
+    preset's epoch sizes.
 Training passes are timed step by step (`enaslite.loop.train_epoch`), never as whole `fit` calls, which can idle
 after their last step; each also reports CPU-seconds per image and the cores used, so a stalled or starved pass shows.
 Every timing is the fastest of `repeats` interleaved rounds: on a shared machine, stalls only ever add time, so the
@@ -19,6 +26,7 @@ The table is printed and saved as `<out>/<preset>-<space>.{md,json}`.
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import time
@@ -29,8 +37,12 @@ import numpy as np
 
 from enaslite import backend
 from enaslite.config import Config
-from enaslite.data import Batches, load_dataset_from_config
+from enaslite.data import Batches, load_dataset_from_config, steps_per_epoch
 from enaslite.loop import train_epoch
+from enaslite.ops import DropPathSchedule
+from enaslite.peer import THREAD_VARS
+from enaslite.retrain import (build_final_model, epoch_batches, evaluate_final, random_final_arc,
+                              train_final_epoch)
 from enaslite.runs import atomic_write_json, atomic_write_text
 from enaslite.seeding import seed_everything
 from enaslite.search import ArcBatches, Policy, build_controller, build_supernet, shared_accuracy
@@ -56,8 +68,58 @@ class _Slice:
         return self.batches[self.start + i]
 
 
-def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int = 5, num_arcs: int = 3) -> dict:
-    """Runs (a)-(d) and returns the results dict (also saved under `out_dir`)."""
+def _timed(fn) -> np.ndarray:
+    """[wall seconds, CPU seconds] of one call of `fn`."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return np.array([time.perf_counter() - w0, time.process_time() - c0])
+
+
+def _retrain_bench(config: Config, data, steps: int, repeats: int) -> dict:
+    """(e): the retrain loop against its own model, in interleaved rounds; the fastest round of each side counts."""
+    c = config.final
+    arc = random_final_arc(config)
+    model = build_final_model(arc, config, data)
+    timed_config = config.override(**{"final.steps_per_epoch": steps})
+    epoch_steps = c.steps_per_epoch or steps_per_epoch(data, "train", c.batch_size)
+    schedule = DropPathSchedule(total_steps=c.epochs * epoch_steps)
+    schedule.set_model(model)
+    made = epoch_batches(model, data, timed_config, 0)
+    premade = [made[i] for i in range(steps)]  # fresh arrays each: nothing is made or copied while (i) runs
+
+    def rounds(r):
+        yield "model", lambda: train_epoch(model, premade)
+        yield "loop", lambda: train_final_epoch(model, data, timed_config, r, schedule)
+        yield "eval", lambda: evaluate_final(model, data, config)
+
+    for _, fn in rounds(0):  # warm-up: trace every function once
+        fn()
+    times = {"model": [], "loop": [], "eval": []}
+    for r in range(repeats):
+        for key, fn in rounds(r + 1):  # a new data epoch each round, as retrain makes one per epoch
+            times[key].append(_timed(fn))
+    train_images, eval_images = steps * c.batch_size, data.num_examples("valid") + data.num_examples("test")
+    images = {"model": train_images, "loop": train_images, "eval": eval_images}
+    fastest = {key: min(v, key=lambda t: t[0]) for key, v in times.items()}
+    per_image = {key: t / images[key] for key, t in fastest.items()}  # [wall, cpu] seconds per image
+    epoch_images = epoch_steps * c.batch_size
+    epoch_cost = epoch_images * per_image["loop"] + eval_images * per_image["eval"]  # [wall, cpu] seconds
+    return {
+        "arc": arc.to_string(), "params": int(model.count_params()), "batch_size": c.batch_size,
+        "eval_batch_size": c.eval_batch_size, "epoch_train_images": epoch_images, "epoch_eval_images": eval_images,
+        "images_per_s": {k: round(1 / float(v[0]), 1) for k, v in per_image.items()},
+        "cpu_seconds_per_1000_images": {k: round(1000 * float(v[1]), 3) for k, v in per_image.items()},
+        "cores_used": {k: round(float(t[1] / t[0]), 2) for k, t in fastest.items()},
+        "loop_over_model": round(float(per_image["loop"][0] / per_image["model"][0]), 3),
+        "loop_over_model_cpu": round(float(per_image["loop"][1] / per_image["model"][1]), 3),
+        "epoch_over_model": round(float(epoch_cost[0] / (epoch_images * per_image["model"][0])), 3),
+        "epoch_over_model_cpu": round(float(epoch_cost[1] / (epoch_images * per_image["model"][1])), 3),
+    }
+
+
+def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int = 5, num_arcs: int = 3,
+              retrain: bool = False) -> dict:
+    """Runs (a)-(d), and (e) if `retrain`, and returns the results dict (also saved under `out_dir`)."""
     if not isinstance(num_arcs, int) or num_arcs < 2:
         raise ValueError(f"argument `num_arcs`: expected an int >= 2, received {num_arcs!r}")
     if not isinstance(steps, int) or steps < num_arcs or steps % num_arcs:
@@ -140,7 +202,10 @@ def run_bench(config: Config, out_dir="bench-out", steps: int = 30, repeats: int
         "c_ctrl_share_of_epoch": round(ctrl_epoch / (ctrl_epoch + child_epoch + reward_epoch), 4),
         "c_ctrl_share_without_rewards": round(ctrl_epoch / (ctrl_epoch + child_epoch), 4),
         "d_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "thread_env": {k: os.environ[k] for k in THREAD_VARS if k in os.environ},
     }
+    if retrain:  # after (d), so that the peak memory stays the search machinery's
+        result["e_retrain"] = _retrain_bench(config, data, steps, repeats)
     table = format_table(result)
     print(table)
     json_path, md_path = output_paths(config, out_dir)
@@ -192,4 +257,26 @@ def format_table(r: dict) -> str:
         f"| (c) controller share of a whole epoch | {100 * r['c_ctrl_share_of_epoch']:.2f}% | |",
         f"| (d) peak resident memory (MiB) | {r['d_peak_rss_mib']:.0f} | |",
     ]
+    if "e_retrain" in r:
+        lines += _retrain_rows(r["e_retrain"])
+    if r.get("thread_env"):
+        lines += ["", "thread settings: " + ", ".join(f"{k}={v}" for k, v in r["thread_env"].items())]
     return "\n".join(lines)
+
+
+def _retrain_rows(e: dict) -> list[str]:
+    ips, cpu, cores = e["images_per_s"], e["cpu_seconds_per_1000_images"], e["cores_used"]
+    return [
+        f"| (e) retrain model (final settings, random arc `{e['arc']}`, {e['params']:,} parameters, batch "
+        f"{e['batch_size']}): its own train steps img/s, batches made beforehand | {ips['model']:.1f} | |",
+        f"| (e) retrain epoch path img/s (batches made and augmented per step, drop-path schedule, train_epoch) | "
+        f"{ips['loop']:.1f} | |",
+        f"| (e) valid + test passes img/s (eval batch {e['eval_batch_size']}) | {ips['eval']:.1f} | |",
+        f"| (e) CPU-seconds per 1,000 images, model / loop / eval (cores used) | {cpu['model']:.2f} "
+        f"({cores['model']:.2f}) / {cpu['loop']:.2f} ({cores['loop']:.2f}) / {cpu['eval']:.2f} "
+        f"({cores['eval']:.2f}) | |",
+        f"| (e) loop / model, cost per image (CPU-seconds: {e['loop_over_model_cpu']:.3f}) | "
+        f"{e['loop_over_model']:.3f} | <= 1.15 |",
+        f"| (e) whole epoch / model's steps ({e['epoch_train_images']:,} train + {e['epoch_eval_images']:,} eval "
+        f"images; CPU-seconds: {e['epoch_over_model_cpu']:.3f}) | {e['epoch_over_model']:.3f} | |",
+    ]

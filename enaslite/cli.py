@@ -145,12 +145,8 @@ def _read_arc(args, config):
         return cls.from_string(args.arc)
     if args.arc_file:
         return _read_arc_file(cls, args.arc_file)
-    import numpy as np
-    rng = np.random.default_rng(config.seed)
-    c = config.final
-    if config.space == "macro":
-        return cls.random(rng, c.num_layers, num_ops=c.num_branches or 6)
-    return cls.random(rng, num_nodes=c.num_cells, num_ops=c.num_branches or 5)
+    from enaslite.retrain import random_final_arc
+    return random_final_arc(config)
 
 
 def _read_arc_file(cls, path: str):
@@ -312,12 +308,15 @@ def cmd_bench(args) -> int:
                                  f"--peer")
         from enaslite.bench import output_paths, run_bench
         _check_bench_out(args.out, output_paths(config, args.out), args.overwrite)
-        run_bench(config, args.out, steps=args.steps or 30, repeats=args.repeats or 5, num_arcs=args.num_arcs or 3)
+        run_bench(config, args.out, steps=args.steps or 30, repeats=args.repeats or 5, num_arcs=args.num_arcs or 3,
+                  retrain=args.retrain)
         return 0
     for flag, value in (("--repeats", args.repeats), ("--num-arcs", args.num_arcs)):
         if value is not None:
             raise ValueError(f"argument `{flag}`: expected it only without --peer (use --rounds), received {value!r} "
                              f"with --peer {args.peer}")
+    if args.retrain:
+        raise ValueError(f"argument `--retrain`: expected it only without --peer, received it with --peer {args.peer}")
     from enaslite import peer
     _check_bench_out(args.out, peer.output_paths(config, args.out, args.peer), args.overwrite)
     peer.run_peer_bench(config, peer=args.peer, peer_python=args.peer_python, example_dir=args.peer_example,
@@ -433,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=_int_at_least(1), help="timed rounds; the fastest counts (default 5)")
     p.add_argument("--num-arcs", type=_int_at_least(2),
                    help="sampled architectures shared by both sides of (a) (default 3)")
+    p.add_argument("--retrain", action="store_true",
+                   help="also time (e): retrain's epoch loop against its own model's train steps, at the preset's "
+                        "final settings (a random architecture of the config's seed), and its valid + test passes")
     p.add_argument("--peer", choices=PEERS,
                    help="instead, time the config's macro search against this peer's, each side in fresh processes, "
                         "alternating (nni: NNI 2.8's v1 ENAS trainer on its example's macro space)")

@@ -32,6 +32,7 @@ from enaslite.runs import (RunDir, atomic_write_json, model_arrays, read_csv, re
                            write_csv)
 from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
+from enaslite.supernet_common import prebuild_for_fit
 from enaslite.tensorboard import log_epoch, write_from_metrics
 
 METRICS = "metrics.csv"
@@ -54,6 +55,11 @@ def build_final_model(arc, config: Config, dataset: Dataset) -> keras.Model:
                       jit_compile=backend.JIT_COMPILE)
     else:
         model.compile(optimizer, loss=ce, metrics=metrics, jit_compile=backend.JIT_COMPILE)
+    # Keras on TensorFlow would create the optimizer's (and metrics') variables inside the first trace of the train
+    # step, and tf.function then traces the step a second time: about 2 CPU-seconds more for the first cpu-macro
+    # step (5.6 instead of 3.6, on 2 cores shared with other work). The values are the same zeros, so training is
+    # unchanged, bit for bit; a checkpoint restores into them.
+    prebuild_for_fit(model, dataset.num_classes)
     return model
 
 
@@ -72,6 +78,29 @@ class _AuxLabels(keras.utils.PyDataset):
         return x, (y, y)
 
 
+def epoch_batches(model: keras.Model, dataset: Dataset, config: Config, epoch: int):
+    """The training batches of data epoch `epoch` as `retrain` feeds them to `model` (`config.final`'s batch size,
+    steps, augmentation and cutout; both outputs labelled for a model with an auxiliary head)."""
+    c = config.final
+    batches = Batches(dataset, "train", c.batch_size, seed=config.seed, epoch=epoch, augment=c.augment,
+                      cutout=c.cutout, steps=c.steps_per_epoch)
+    return _AuxLabels(batches) if isinstance(model.output, list) else batches
+
+
+def train_final_epoch(model: keras.Model, dataset: Dataset, config: Config, epoch: int,
+                      schedule: DropPathSchedule, verbose: int = 0) -> dict:
+    """One training epoch of `retrain` at the learning rate already set: `epoch_batches` through `train_epoch`,
+    the drop-path schedule stepped before each batch. `enaslite.bench` (e) times this same function."""
+    return train_epoch(model, epoch_batches(model, dataset, config, epoch), verbose=verbose,
+                       on_batch_begin=schedule.on_train_batch_begin)
+
+
+def evaluate_final(model: keras.Model, dataset: Dataset, config: Config) -> tuple[float, float]:
+    """(valid accuracy, test accuracy): the evaluation passes `retrain` runs after every epoch."""
+    size = config.final.eval_batch_size
+    return evaluate_accuracy(model, dataset, "valid", size), evaluate_accuracy(model, dataset, "test", size)
+
+
 def evaluate_accuracy(model: keras.Model, dataset: Dataset, split: str, batch_size: int) -> float:
     """Top-1 accuracy of the main output on a whole split (NaN for an empty split)."""
     correct = total = 0
@@ -82,6 +111,15 @@ def evaluate_accuracy(model: keras.Model, dataset: Dataset, split: str, batch_si
         correct += int(np.sum(np.argmax(logits, axis=-1) == y))
         total += len(y)
     return correct / total if total else float("nan")
+
+
+def random_final_arc(config: Config):
+    """The uniformly random architecture of `retrain --random --seed config.seed`, sized for `config.final`."""
+    rng = np.random.default_rng(config.seed)
+    c = config.final
+    if config.space == "macro":
+        return MacroArc.random(rng, c.num_layers, num_ops=c.num_branches or 6)
+    return MicroArc.random(rng, num_nodes=c.num_cells, num_ops=c.num_branches or 5)
 
 
 def check_arc(arc, config: Config, phase: str = "final") -> None:
@@ -144,8 +182,7 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
     model = build_final_model(arc, config, data)
     # Restored before any write: a checkpoint of another backend that this one can't take refuses the command.
     ckpt = None if overwrite else run.load_checkpoint()
-    if ckpt is not None:
-        model.optimizer.build(model.trainable_variables)
+    if ckpt is not None:  # build_final_model built the optimizer
         restore_model(ckpt[1], model, model.optimizer, written_by=run.checkpoint_backend())
     if overwrite:
         run.clear()
@@ -168,15 +205,10 @@ def retrain(arc, config: Config, run_dir, dataset: Dataset | None = None, *, ver
     for epoch in range(start, c.epochs):
         lr = sgdr_lr(epoch, c.lr_max, c.lr_min, c.lr_t0, c.lr_tmul)
         model.optimizer.learning_rate.assign(lr)
-        batches = Batches(data, "train", c.batch_size, seed=config.seed, epoch=epoch, augment=c.augment,
-                          cutout=c.cutout, steps=c.steps_per_epoch)
-        if isinstance(model.output, list):
-            batches = _AuxLabels(batches)
         t0 = time.perf_counter()
-        logs = train_epoch(model, batches, verbose=verbose, on_batch_begin=schedule.on_train_batch_begin)
+        logs = train_final_epoch(model, data, config, epoch, schedule, verbose=verbose)
         t_train = time.perf_counter() - t0
-        valid_acc = evaluate_accuracy(model, data, "valid", c.eval_batch_size)
-        test_acc = evaluate_accuracy(model, data, "test", c.eval_batch_size)
+        valid_acc, test_acc = evaluate_final(model, data, config)
         rows.append({
             "epoch": epoch + 1, "lr": lr,
             "train_loss": _history_value(logs, "ce"),

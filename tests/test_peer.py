@@ -52,6 +52,8 @@ def _config():
     (["--peer-python", "py"], "argument `--peer-python`: expected it only with --peer nni, received 'py' without"),
     (["--peer", "nni", "--repeats", "2"], "argument `--repeats`: expected it only without --peer (use --rounds), "
                                           "received 2 with --peer nni"),
+    (["--peer", "nni", "--retrain"],
+     "argument `--retrain`: expected it only without --peer, received it with --peer nni"),
     (["--peer", "torch"], "argument `--peer`: expected one of 'nni', received 'torch'"),
     (["--peer", "nni", "--preset", "cpu-micro"], "argument `--space`: expected macro with --peer nni"),
     (["--peer", "nni", "--peer-python", "/no/such/python"],
