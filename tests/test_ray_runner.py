@@ -96,7 +96,8 @@ def reference(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One local Ray instance with 2 CPUs for the module (RayRunner uses an initialized Ray as it is)."""
+    """One local Ray instance with 2 CPUs for the module (RayRunner uses an initialized Ray as it is); its workers
+    keep the TensorFlow thread count of their first job, so every runner of the module asks for 1 thread per job."""
     ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield
     ray.shutdown()
@@ -226,7 +227,7 @@ def test_a_job_locked_by_another_process_fails_the_ray_run_with_the_lock_error(c
     with lock.hold(job.run_dir(tmp_path), owner="someone-else", job=job.label):
         before = snapshot(tmp_path)
         with pytest.raises(lock.LockHeld, match=rf"locked by pid {os.getpid()} .*for runner someone-else"):
-            RayRunner(max_retries=0).run([job], tmp_path, progress=False)
+            RayRunner(threads_per_job=1, max_retries=0).run([job], tmp_path, progress=False)
         assert snapshot(tmp_path) == before
 
 
