@@ -72,7 +72,8 @@ def clear_session():
     # step's tensors, so every traced train step (its graph and, for a supernet, the hundreds of switch-branch
     # functions in it) stayed alive for the life of the process: about 350 MB per smoke-size micro search, and the
     # study process grew by gigabytes over a few jobs. An entry is needed only while its step is traced, and
-    # `clear_session` drops the models that own those steps, so the entries go too.
+    # `clear_session` drops the models that own those steps, so the entries go too (the remedy of tf-keras PR 898;
+    # upstream issues tensorflow/tensorflow#80895 and #97697).
     from tensorflow.python.framework import ops as tf_ops
     registry = tf_ops.gradient_registry._registry
     for name in [name for name in registry if name.startswith("CustomGradient-")]:
