@@ -1,6 +1,7 @@
 """Tests of enaslite/backend: its interface on the suite's TensorFlow backend, and the backend subset
 (tests/on_backend) run in a process of its own under each other installed Keras backend."""
 
+import gc
 import importlib.util
 import os
 import subprocess
@@ -24,6 +25,26 @@ def test_the_module_is_the_keras_backends():
     for name in backend.__all__:
         assert getattr(backend, name) is not None
 
+
+
+def _live_func_graphs() -> int:
+    gc.collect()
+    return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
+
+
+@pytest.mark.parametrize("clear", [backend.clear_session, keras.backend.clear_session], ids=["ours", "keras"])
+def test_clear_session_frees_the_train_step_of_a_dropped_model(clear):
+    """After `clear_session` a trained and dropped model leaves no traced graph behind; Keras' own leaves its train
+    step alive (held by the gradient function that Keras' TF optimizer registers in TF's global registry)."""
+    backend.clear_session()
+    before = _live_func_graphs()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.train_on_batch(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"))
+    del model
+    clear()
+    assert _live_func_graphs() - before == (0 if clear is backend.clear_session else 1)
+    backend.clear_session()
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "tf.function"])
 def test_switch_keeps_the_updates_of_the_selected_branch_only(compiled):

@@ -172,3 +172,28 @@ def test_child_phase_traces_the_supernet_once(tiny, space, monkeypatch):
     logs = train_epoch(net, ArcBatches(batches, arcs))
     assert np.isfinite(logs["loss"])
     assert calls.count(True) == 1
+
+
+def test_epochs_keep_no_new_graphs_or_objects(tmp_path, tiny, monkeypatch):
+    """After its first epoch a search traces no new function and keeps no new graph, and its live Python objects
+    grow by at most a few hundred per epoch (the logged rows), so a 310-epoch search holds what a 3-epoch one does."""
+    import gc
+    import importlib
+
+    from tensorflow.python.eager import context
+
+    module = importlib.import_module("enaslite.search")  # `enaslite.search` is also the function's name
+    log_epoch, counts = module.log_epoch, []
+
+    def counting_log_epoch(*args, **kwargs):
+        gc.collect()
+        objects = gc.get_objects()
+        counts.append((len(context.context().list_function_names()),
+                       sum(type(o).__name__ == "FuncGraph" for o in objects), len(objects)))
+        return log_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(module, "log_epoch", counting_log_epoch)
+    search(_cfg(space="micro", **{"search.epochs": 4, "search.steps_per_epoch": 1}), tmp_path, dataset=tiny,
+           verbose=0)
+    assert len({c[:2] for c in counts[1:]}) == 1, counts
+    assert max(b[2] - a[2] for a, b in zip(counts[1:], counts[2:])) < 500, counts

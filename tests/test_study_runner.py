@@ -154,3 +154,28 @@ def test_default_runner_comes_from_the_environment(monkeypatch):
     with pytest.raises(ValueError, match=r"environment variable `ENASLITE_RAY_THREADS_PER_JOB`: expected an int "
                                          r">= 1, received '0'"):
         default_runner()
+
+
+def _live_func_graphs() -> int:
+    import gc
+
+    gc.collect()
+    return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
+
+
+def test_a_job_frees_the_traced_steps_of_the_job_before(tmp_path):
+    """Jobs run one after another by a LocalRunner hold as many traced graphs as one job: the previous job's are freed.
+
+    Keras' TF optimizer registers a gradient function per traced train step in TF's global registry, whose closure kept
+    every earlier job's step (graph and all) alive; `backend.clear_session` drops those entries."""
+    from enaslite.config import preset
+
+    config = preset("smoke", **{"final.epochs": 1, "final.steps_per_epoch": 1, "data.train_limit": 64,
+                                "data.valid_size": 16, "data.test_limit": 16})
+    arc = "0 1 0 2 1 1"
+    jobs = [Job("retrain", config.override(seed=seed), f"leak-s{seed}", arc=arc) for seed in range(3)]
+    counts = []
+    for job in jobs:
+        LocalRunner().run([job], tmp_path, progress=False)
+        counts.append(_live_func_graphs())
+    assert counts[1] == counts[2], counts

@@ -16,6 +16,8 @@ Everything else in the package is written in `keras.ops`. What cannot be, lives 
 - `enable_determinism()`: the backend's switches for run-to-run identical kernels (see `enaslite.seeding`).
 - `nesterov_momentum_update(variable, accumulator, gradient, learning_rate, momentum)`: one step of Keras' SGD with
   Nesterov momentum, bit for bit, in fewer graph ops (a fused kernel); None where Keras' own step is used.
+- `clear_session()`: `keras.backend.clear_session()`, and on TensorFlow the traced train steps it leaves alive
+  (see `tensorflow.clear_session`); runners call it between jobs.
 - `JIT_COMPILE`: the `jit_compile` that `Model.compile` gets for the fixed child models (retrain, bench).
 
 `NAME` is the backend's name, as `keras.backend.backend()` gives it.
@@ -40,7 +42,8 @@ value_and_grad = _impl.value_and_grad
 global_norm = _impl.global_norm
 enable_determinism = _impl.enable_determinism
 nesterov_momentum_update = _impl.nesterov_momentum_update
+clear_session = _impl.clear_session
 JIT_COMPILE = _impl.JIT_COMPILE
 
 __all__ = ["NAME", "switch", "batch_stat_bn", "function", "value_and_grad", "global_norm", "enable_determinism",
-           "nesterov_momentum_update", "JIT_COMPILE"]
+           "nesterov_momentum_update", "clear_session", "JIT_COMPILE"]

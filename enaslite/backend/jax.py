@@ -15,7 +15,7 @@ import jax
 import keras
 from keras.src.backend.common.stateless_scope import get_stateless_scope  # no public accessor in Keras 3
 
-from enaslite.backend.portable import batch_stat_bn, global_norm  # noqa: F401  (re-exported)
+from enaslite.backend.portable import batch_stat_bn, clear_session, global_norm  # noqa: F401  (re-exported)
 
 # JAX compiles only through XLA: without jit a train step runs op by op (4 steps of a smoke child model took 2-3 s
 # that way and 0.06 s jitted).

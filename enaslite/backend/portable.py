@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 
@@ -14,3 +15,7 @@ def batch_stat_bn(x, gamma, beta, epsilon: float):
 def global_norm(tensors):
     """sqrt(sum of every element squared), over all `tensors`."""
     return ops.sqrt(sum(ops.sum(ops.square(t)) for t in tensors))
+
+
+def clear_session():
+    keras.backend.clear_session()

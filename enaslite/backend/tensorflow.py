@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 from keras import ops
 
@@ -61,3 +62,19 @@ def enable_determinism():
     # digit within one search epoch. Without grappler, steps were as fast or faster on this CPU, and tracing
     # faster (README, "Reproducibility").
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+
+def clear_session():
+    keras.backend.clear_session()
+    # Keras' TF optimizer all-reduces the gradients even under the default one-replica strategy, and in a traced step
+    # that all-reduce is a `tf.custom_gradient`, which registers its gradient function in TF's global gradient
+    # registry under a fresh name ("CustomGradient-<uid>") and never removes it. That function's closure holds the
+    # step's tensors, so every traced train step (its graph and, for a supernet, the hundreds of switch-branch
+    # functions in it) stayed alive for the life of the process: about 350 MB per smoke-size micro search, and the
+    # study process grew by gigabytes over a few jobs. An entry is needed only while its step is traced, and
+    # `clear_session` drops the models that own those steps, so the entries go too (the remedy of tf-keras PR 898;
+    # upstream issues tensorflow/tensorflow#80895 and #97697).
+    from tensorflow.python.framework import ops as tf_ops
+    registry = tf_ops.gradient_registry._registry
+    for name in [name for name in registry if name.startswith("CustomGradient-")]:
+        del registry[name]

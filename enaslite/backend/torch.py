@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from keras import ops
 
-from enaslite.backend.portable import batch_stat_bn, global_norm  # noqa: F401  (re-exported)
+from enaslite.backend.portable import batch_stat_bn, clear_session, global_norm  # noqa: F401  (re-exported)
 
 # Eager, torch's own mode; Keras' jit_compile=True would go through torch.compile, slow to compile and not needed.
 JIT_COMPILE = False

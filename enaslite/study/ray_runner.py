@@ -357,11 +357,11 @@ def _run_job(job: Job, root: str, parents: dict, owner: str, threads: int, probe
     limit_threads(threads)
     _check_token(root, probe, token)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    import keras
+    from enaslite import backend
 
     data = _dataset(job.config.data)
     # As in LocalRunner: each job starts from a fresh Keras session, so a worker's memory does not grow with its jobs.
-    keras.backend.clear_session()
+    backend.clear_session()
     t0 = time.perf_counter()
     execute(job, Path(root), parents, dataset=data, owner=owner)
     return time.perf_counter() - t0
