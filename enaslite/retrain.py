@@ -27,6 +27,7 @@ from enaslite.data import Batches, Dataset, eval_batches, load_dataset_from_conf
 from enaslite.macro_arc import MacroArc
 from enaslite.micro_arc import MicroArc
 from enaslite.ops import DropPathSchedule
+from enaslite.random_arc import random_final_arc  # noqa: F401  (re-exported: bench, cli)
 from enaslite.loop import train_epoch
 from enaslite.runs import (RunDir, atomic_write_json, model_arrays, read_csv, restore_model,
                            write_csv)
@@ -111,15 +112,6 @@ def evaluate_accuracy(model: keras.Model, dataset: Dataset, split: str, batch_si
         correct += int(np.sum(np.argmax(logits, axis=-1) == y))
         total += len(y)
     return correct / total if total else float("nan")
-
-
-def random_final_arc(config: Config):
-    """The uniformly random architecture of `retrain --random --seed config.seed`, sized for `config.final`."""
-    rng = np.random.default_rng(config.seed)
-    c = config.final
-    if config.space == "macro":
-        return MacroArc.random(rng, c.num_layers, num_ops=c.num_branches or 6)
-    return MicroArc.random(rng, num_nodes=c.num_cells, num_ops=c.num_branches or 5)
 
 
 def check_arc(arc, config: Config, phase: str = "final") -> None:

@@ -18,11 +18,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from enaslite.config import Config, preset as make_preset
-from enaslite.macro_arc import MacroArc
-from enaslite.micro_arc import MicroArc
+from enaslite.random_arc import random_final_arc
 from enaslite.runs import read_jsonl
 from enaslite.study.jobs import Job, arg_error, is_int
 
@@ -224,9 +221,7 @@ def random_arc_jobs(space: str, preset: str, count: int, seed: int = 0, dataset:
     jobs = []
     for s in range(seed, seed + count):
         config = experiment_config(space, preset, s, None, dataset, classes=classes, bug=bug, overrides=overrides)
-        rng, c = np.random.default_rng(s), config.final  # as cli._read_arc draws --random
-        arc = (MacroArc.random(rng, c.num_layers, num_ops=c.num_branches or 6) if space == "macro"
-               else MicroArc.random(rng, num_nodes=c.num_cells, num_ops=c.num_branches or 5))
+        arc = random_final_arc(config)  # what `retrain --random --seed s` draws
         jobs.append(Job("retrain", config, f"{space}-random{_classes_tag(classes)}-s{s}", arc=arc.to_string()))
     return jobs
 
