@@ -19,8 +19,15 @@ def import_everything() -> None:
     """Imports every enaslite module now, so that a long study runs one version of the code even when the source
     files are edited while it runs (a module first imported hours in would otherwise be the edited one)."""
     for info in pkgutil.walk_packages(enaslite.__path__, "enaslite."):
-        if info.name != "enaslite.__main__":
+        if info.name == "enaslite.__main__":
+            continue
+        try:
             importlib.import_module(info.name)
+        except ModuleNotFoundError as err:
+            # enaslite.backend.jax / .torch need their framework, which a TensorFlow machine may not have; the
+            # study runs on the active backend only, so an optional framework that is absent is not an error.
+            if not info.name.startswith("enaslite.backend.") or err.name not in ("jax", "torch"):
+                raise
 
 STEPS = [
     ("learning_curve", "macro"),
