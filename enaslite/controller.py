@@ -293,12 +293,35 @@ class Controller(keras.Model):
             var.assign(np.zeros(var.shape, var.dtype))
 
     # -- saving: the sampling generator state travels with the weights ------------------------------------------
+    def own_variables(self) -> list:
+        """The policy's weights and the baseline, in creation order: what a `.weights.h5` file holds under "vars"
+        (Adam's slots go in their own group, the sampling state under its own key) and what `model_arrays`
+        writes for the controller. Keras also tracks Adam's slots and the seed generator's state among the model's
+        own variables; those are left out, so every version's files have the same layout."""
+        skip = {id(v) for v in self.controller_optimizer.variables} | {id(self.seed_generator.state)}
+        return [v for v in self._trainable_variables + self._non_trainable_variables if id(v) not in skip]
+
     def save_own_variables(self, store):
-        super().save_own_variables(store)
+        for i, v in enumerate(self.own_variables()):
+            store[f"{i}"] = v
         store[_SEED_KEY] = self.seed_generator.state
 
     def load_own_variables(self, store):
-        keys = list(store.keys())
-        if _SEED_KEY in keys:
+        keys = [k for k in store.keys() if k != _SEED_KEY]
+        own = self.own_variables()
+        # Files of enaslite 2026-11-29 (commits 4f054b4 to 2437f62) hold every tracked variable under "vars", the
+        # policy first, then the seed state and Adam's slots (also in their own group): the policy is read from
+        # the first entries either way.
+        tracked = len(self._trainable_variables + self._non_trainable_variables)
+        if len(keys) not in (len(own), tracked):
+            raise ValueError(f"argument `store`: expected {len(own)} controller variables (the policy and the "
+                             f"baseline), received {len(keys)}")
+        values = [np.asarray(store[f"{i}"]) for i in range(len(own))]
+        for v, value in zip(own, values):
+            if tuple(v.shape) != value.shape:
+                raise ValueError(f"argument `store`: expected shape {tuple(v.shape)} for {v.path}, received "
+                                 f"{value.shape}")
+        if _SEED_KEY in store.keys():
             self.seed_generator.state.assign(np.asarray(store[_SEED_KEY]))
-        super().load_own_variables({k: np.asarray(store[k]) for k in keys if k != _SEED_KEY})
+        for v, value in zip(own, values):
+            v.assign(value)

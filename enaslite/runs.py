@@ -332,7 +332,7 @@ def model_arrays(model, optimizer=None, prefix: str = "") -> dict[str, np.ndarra
     `model.variables` rather than `get_weights()`: it also holds the SeedGenerator states of dropout and
     drop-path, so a resumed run draws the same masks as an uninterrupted one.
     """
-    arrays = {f"{prefix}w{i:05d}": np.asarray(v) for i, v in enumerate(model.variables)}
+    arrays = {f"{prefix}w{i:05d}": np.asarray(v) for i, v in enumerate(_model_variables(model, optimizer))}
     if optimizer is not None:
         arrays.update({f"{prefix}o{i:05d}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
     return arrays
@@ -346,11 +346,29 @@ def restore_model(arrays: Mapping[str, np.ndarray], model, optimizer=None, prefi
     variable matches in count and shape (values are cast to this backend's dtypes, e.g. a seed generator's int64
     state on TensorFlow to uint32 on JAX); otherwise the error names both backends. Checked before any assignment.
     """
-    pairs = _pairs(arrays, f"{prefix}w", model.variables, "model", written_by)
+    variables = _model_variables(model, optimizer)
+    if len([k for k in arrays if k.startswith(f"{prefix}w")]) == len(model.variables) != len(variables):
+        # Written by enaslite 2026-11-29 (4f054b4 to 2437f62), when the controller's variables included Adam's.
+        variables = model.variables
+    pairs = _pairs(arrays, f"{prefix}w", variables, "model", written_by)
     if optimizer is not None:
         pairs += _pairs(arrays, f"{prefix}o", optimizer.variables, "optimizer", written_by)
     for var, value in pairs:
         var.assign(value)
+
+
+def _model_variables(model, optimizer) -> list:
+    """The model's variables, each once, but its optimizer's: Keras tracks a controller's Adam slots among its own
+    variables, and its seed generator's state twice; `model_arrays` saves the optimizer's under their own keys."""
+    if optimizer is None:
+        return list(model.variables)
+    seen = {id(v) for v in optimizer.variables}
+    out = []
+    for v in model.variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
 
 
 def _pairs(arrays, key_prefix: str, variables, what: str, written_by: str | None) -> list:

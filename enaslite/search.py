@@ -41,6 +41,7 @@ from enaslite.runs import (RunDir, file_identity, model_arrays, read_csv, read_j
                            write_csv, write_jsonl)
 from enaslite.seeding import seed_everything
 from enaslite.schedule import sgdr_lr
+from enaslite import backend
 from enaslite.supernet_common import NesterovSGD
 from enaslite.tensorboard import log_epoch, write_from_metrics
 
@@ -84,7 +85,10 @@ def build_supernet(config: Config, dataset: Dataset) -> keras.Model:
                             reference_fan_in=c.reference_fan_in)
         arc_len = 8 * c.num_cells
     # `ce` logs the cross-entropy on its own; the loss adds L2 (and the aux head's term).
-    net.compile(NesterovSGD(c.lr_max, momentum=0.9, clipnorm=c.grad_bound),
+    # On TensorFlow the optimizer adds the L2 gradients (bit for bit the same weights, a smaller traced step; see
+    # `NesterovSGD`). XLA fuses those ops on JAX, where adding them in another order could change the last bit.
+    net.compile(NesterovSGD(c.lr_max, momentum=0.9, clipnorm=c.grad_bound,
+                            adds_l2_gradients=backend.NAME == "tensorflow"),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="ce")])
     # Build every variable now (also the optimizer's), so a checkpoint can be restored into it.

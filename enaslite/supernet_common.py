@@ -116,6 +116,20 @@ def prebuild_for_fit(model, num_classes: int) -> None:
         model._enaslite_metrics_prebuilt = True
 
 
+def l2_rate(variable) -> float | None:
+    """The rate of `variable`'s regularizer when that is exactly Keras' `L2` (`l2 * sum(w**2)`), else None."""
+    regularizer = getattr(variable, "regularizer", None)
+    return float(regularizer.l2) if type(regularizer) is keras.regularizers.L2 else None
+
+
+def l2_gradient(variable):
+    """The gradient of `variable`'s L2 term, `l2 * sum(w**2)`, written as TensorFlow's autodiff computes it:
+    `l2 * (w * 2)`, the upstream 1.0 times `l2` spread over `w` by the sum's gradient, times the square's gradient.
+    Each product rounds once, so this is bit for bit the gradient that backpropagating the term gives."""
+    w = ops.convert_to_tensor(variable)
+    return ops.cast(l2_rate(variable), w.dtype) * (w * ops.cast(2.0, w.dtype))
+
+
 @keras.saving.register_keras_serializable(package="enaslite")
 class NesterovSGD(keras.optimizers.SGD):
     """Keras' SGD with Nesterov momentum, whose per-variable step is one fused kernel where the backend has one.
@@ -123,17 +137,41 @@ class NesterovSGD(keras.optimizers.SGD):
     Same arguments, variables and results as `keras.optimizers.SGD(..., nesterov=True)`, bit for bit; only the
     traced train step is smaller (`enaslite.backend.nesterov_momentum_update`), which matters for a supernet's first
     step: it has a few hundred variables, and tracing and instantiating the graph cost time and memory per op.
+
+    Args:
+        adds_l2_gradients: add the gradient of each variable's L2 regularizer here (`l2_gradient`, before clipping
+            and the step) instead of backpropagating it from the loss. For a `Supernet`, which then gives its
+            regularization losses no gradient (their values still count in the logged loss): with a few hundred
+            variables, the backward pass through their L2 terms was about 4,000 of the 40,000 ops of the 12-layer
+            macro supernet's traced train step, each run on every step (TensorFlow's graph optimizer is off for
+            determinism, `enaslite.seeding`). On TensorFlow the weights come out bit for bit the same
+            (tests/test_supernet_common.py); under JAX, XLA may sum a weight's gradient terms in another order.
+            Do not use it with a model whose L2 losses still have a gradient: that counts the term twice.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.9, **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.9, adds_l2_gradients: bool = False, **kwargs):
         kwargs.setdefault("nesterov", True)
         super().__init__(learning_rate, momentum=momentum, **kwargs)
+        if not isinstance(adds_l2_gradients, bool):
+            raise ValueError(f"argument `adds_l2_gradients`: expected a bool, received {adds_l2_gradients!r}")
+        self.adds_l2_gradients = adds_l2_gradients
+
+    def apply(self, grads, trainable_variables=None):
+        if self.adds_l2_gradients and len(grads):
+            variables = self._trainable_variables if trainable_variables is None else list(trainable_variables)
+            # A variable the loss does not reach (None) still gets its L2 gradient, as backpropagation gives it.
+            grads = [g if l2_rate(v) is None else l2_gradient(v) if g is None else g + l2_gradient(v)
+                     for g, v in zip(grads, variables)]
+        return super().apply(grads, trainable_variables)
 
     def update_step(self, gradient, variable, learning_rate):
         if not (self.nesterov and self.momentum) or backend.nesterov_momentum_update is None:
             return super().update_step(gradient, variable, learning_rate)
         accumulator = self.momentums[self._get_variable_index(variable)]
         backend.nesterov_momentum_update(variable, accumulator, gradient, learning_rate, self.momentum)
+
+    def get_config(self):
+        return {**super().get_config(), "adds_l2_gradients": self.adds_l2_gradients}
 
 
 class Supernet(keras.Model):
@@ -158,6 +196,14 @@ class Supernet(keras.Model):
     def _head(self, x, training):
         """Global average pooling, dropout, dense: the logits."""
         return self.head_dense(self.head_dropout(ops.mean(x, axis=[1, 2]), training=training))
+
+    def _get_regularization_losses(self):
+        # When the optimizer adds the L2 gradients itself (`NesterovSGD(adds_l2_gradients=True)`), the L2 terms
+        # count in the loss value only: the same values, computed from the same weights, without a gradient.
+        if not getattr(getattr(self, "optimizer", None), "adds_l2_gradients", False):
+            return super()._get_regularization_losses()
+        return [v.regularizer(ops.stop_gradient(v)) if l2_rate(v) is not None else v.regularizer(v)
+                for v in self.trainable_weights if v.regularizer is not None]
 
     def make_train_function(self, force=False):
         # One trace instead of two when the model is already built (`input_shape` or `build`); see

@@ -150,3 +150,40 @@ def test_update_rejects_mismatched_or_nonfinite_rewards():
         c.update(arcs, [1.0])
     with pytest.raises(ValueError, match="argument `rewards`"):
         c.update(arcs, [1.0, np.nan])
+
+
+def test_weights_files_of_every_version_load_and_new_ones_keep_the_first_layout(tmp_path):
+    """A `.weights.h5` holds the policy and baseline under "vars" and the sampling state under its own key, as the
+    study's first runs wrote them (a committed micro search, 41cf34a); such a file loads, and so does one holding
+    every tracked variable (Adam's slots and the seed state after the policy, as 4f054b4 to 2437f62 wrote them)."""
+    import glob
+
+    import h5py
+
+    from enaslite.controller_micro import MicroController
+
+    old = sorted(glob.glob("runs/search/micro-reinforce-s0-*/controller_epoch0010.weights.h5"))
+    if not old:
+        pytest.skip("the committed micro search is not in this checkout")
+    c = MicroController(num_nodes=5, lstm_size=64, seed=3)
+    c.load_policy(old[0])
+    with h5py.File(old[0]) as f:
+        policy = [np.asarray(f["vars"][str(i)]) for i in range(len(c.own_variables()) - 1)]  # the baseline resets
+    assert all(np.array_equal(np.asarray(v), p) for v, p in zip(c.own_variables(), policy))
+
+    c.save_weights(tmp_path / "new.weights.h5")
+    with h5py.File(old[0]) as a, h5py.File(tmp_path / "new.weights.h5") as b:
+        assert sorted(a["vars"].keys()) == sorted(b["vars"].keys())  # 9 entries and the seed key, as before
+
+    # the in-between layout: every tracked variable under "vars", the policy first
+    everything = c._trainable_variables + c._non_trainable_variables
+    with h5py.File(tmp_path / "between.weights.h5", "w") as f:
+        for i, v in enumerate(everything):
+            f.create_dataset(f"vars/{i}", data=np.asarray(v))
+        f.create_dataset("vars/seed_generator_state", data=np.asarray(c.seed_generator.state))
+        for i, v in enumerate(c.controller_optimizer.variables):
+            f.create_dataset(f"controller_optimizer/vars/{i}", data=np.asarray(v))
+    d = MicroController(num_nodes=5, lstm_size=64, seed=4)
+    d.load_policy(tmp_path / "between.weights.h5")
+    assert all(np.array_equal(np.asarray(v), np.asarray(w)) for v, w in zip(c.own_variables()[:-1],
+                                                                           d.own_variables()[:-1]))

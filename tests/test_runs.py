@@ -165,3 +165,28 @@ def test_clear_deletes_the_tensorboard_folder(tmp_path):
         (tmp_path / folder / "events.out.tfevents.epoch000001.enaslite").write_text("x")
     run.clear()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_controller_checkpoints_of_both_layouts_restore():
+    """`model_arrays` saves a controller's own variables and its Adam's separately (10 + 19 at micro size), as the
+    study's first runs did; arrays that also list Adam's among the model's (as 4f054b4 to 2437f62 wrote them)
+    restore too, and a count that fits neither is refused before any assignment."""
+    from enaslite.controller_micro import MicroController
+    from enaslite.runs import model_arrays, restore_model
+
+    a = MicroController(num_nodes=5, lstm_size=16, seed=0)
+    b = MicroController(num_nodes=5, lstm_size=16, seed=1)
+    arrays = model_arrays(a, a.controller_optimizer, prefix="ctrl_")
+    assert len([k for k in arrays if k.startswith("ctrl_w")]) == len(a.own_variables()) + 1  # + the seed state
+    restore_model(arrays, b, b.controller_optimizer, prefix="ctrl_")
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.variables, b.variables))
+
+    between = {f"ctrl_w{i:05d}": np.asarray(v) for i, v in enumerate(a.variables)}
+    between.update({k: v for k, v in arrays.items() if k.startswith("ctrl_o")})
+    c = MicroController(num_nodes=5, lstm_size=16, seed=2)
+    restore_model(between, c, c.controller_optimizer, prefix="ctrl_")
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.variables, c.variables))
+
+    del between["ctrl_w00000"]
+    with pytest.raises(ValueError, match="argument `checkpoint`: expected 10 model variables, received 28"):
+        restore_model(between, c, c.controller_optimizer, prefix="ctrl_")

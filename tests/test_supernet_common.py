@@ -96,3 +96,53 @@ def test_nesterov_sgd_matches_keras_sgd_bit_for_bit():
     ours, theirs = train(NesterovSGD(0.1, momentum=0.9)), train(keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True))
     assert ours[0] == theirs[0]
     assert len(ours[1]) == len(theirs[1]) and all(np.array_equal(a, b) for a, b in zip(ours[1], theirs[1]))
+
+
+@pytest.mark.parametrize("space", ["macro", "micro"])
+def test_added_l2_gradients_train_the_supernet_bit_for_bit(space):
+    """`NesterovSGD(adds_l2_gradients=True)` on a supernet (whose L2 losses then carry no gradient) gives the losses,
+    weights and momentums of backpropagating the L2 terms, exactly, over steps with new architectures; and the L2
+    terms still count in the loss (a larger rate gives a larger loss)."""
+    from enaslite import Dataset, preset
+    from enaslite.loop import train_epoch
+    from enaslite.search import ArcBatches, build_supernet, num_ops
+    from enaslite.data import Batches
+    from enaslite.macro_arc import MacroArc
+    from enaslite.micro_arc import MicroArc
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8), rng.integers(0, 3, 40)
+    data = Dataset.from_arrays(x, y, x[:8], y[:8], valid_size=8, num_classes=3, name="synthetic")
+    config = preset("smoke").override(**{"space": space, "search.batch_size": 8, "search.l2": 1e-2})
+    c = config.search
+    if space == "macro":
+        arcs = [MacroArc.random(rng, c.num_layers, num_ops=num_ops(config)) for _ in range(4)]
+    else:
+        arcs = [MicroArc.random(rng, num_nodes=c.num_cells, num_ops=num_ops(config)) for _ in range(4)]
+
+    def train(adds):
+        keras.utils.set_random_seed(0)
+        net = build_supernet(config, data)
+        assert net.optimizer.adds_l2_gradients  # what search uses
+        net.optimizer.adds_l2_gradients = adds
+        logs = train_epoch(net, ArcBatches(Batches(data, "train", 8, seed=0, augment=False, steps=4), arcs))
+        return logs["loss"], [np.asarray(v) for v in net.variables + net.optimizer.variables]
+
+    (loss_a, weights_a), (loss_b, weights_b) = train(True), train(False)
+    assert loss_a == loss_b
+    assert len(weights_a) == len(weights_b)
+    assert all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b))
+
+
+def test_added_l2_gradients_reach_variables_the_loss_does_not():
+    """A regularized variable without a gradient from the loss still decays by its L2 gradient, and the option
+    round-trips through the optimizer's config."""
+    v = keras.Variable(np.full((3,), 2.0, "float32"), name="w")
+    v.regularizer = keras.regularizers.L2(0.25)
+    opt = NesterovSGD(0.1, momentum=0.0, adds_l2_gradients=True)
+    opt.build([v])
+    opt.apply([None], [v])
+    np.testing.assert_allclose(np.asarray(v), 2.0 - 0.1 * 0.25 * 2 * 2.0, rtol=1e-6)
+    assert NesterovSGD.from_config(opt.get_config()).adds_l2_gradients is True
+    with pytest.raises(ValueError, match="argument `adds_l2_gradients`: expected a bool, received 1"):
+        NesterovSGD(adds_l2_gradients=1)
