@@ -370,7 +370,17 @@ def cmd_results(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from enaslite.study.reproduce import reproduce
+    from enaslite.study.reproduce import check, reproduce
+    if args.check:
+        missing = check(args.scale, args.dataset, args.runs_dir, args.seeds)
+        where = args.runs_dir or "runs"
+        if missing:
+            shown = "\n  ".join(missing[:20]) + (f"\n  ... and {len(missing) - 20} more" if len(missing) > 20 else "")
+            print(f"{len(missing)} run(s) of the book at scale {args.scale} are not finished in {where} (reproduce "
+                  f"would compute them):\n  {shown}")
+            return 1
+        print(f"every run of the book at scale {args.scale} is finished in {where}: reproduce computes nothing")
+        return 0
     reproduce(args.scale, args.dataset, args.runs_dir, args.out, args.seeds, ray=args.ray,
               ray_address=args.ray_address, ray_threads_per_job=args.ray_threads_per_job)
     return 0
@@ -481,6 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="build folder: the book's copy and its HTML, OUT/_build/html "
                                  "(default: book/_build/reproduce, ignored by git)")
     p.add_argument("--seeds", type=_int_at_least(0), nargs="+", help="search seeds (default: 0 1 2)")
+    p.add_argument("--check", action="store_true",
+                   help="execute nothing: list the runs the book at this scale still needs (exit 1 if any)")
     p.add_argument("--ray", action="store_true",
                    help="run the jobs on a local Ray instance on this machine's cores, several at a time")
     p.add_argument("--ray-address", metavar="ADDR",

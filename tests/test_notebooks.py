@@ -107,6 +107,8 @@ def test_every_notebook_executes_and_the_book_builds(tmp_path):
     assert "thesis, Table 2" in (html / "learning_curve.html").read_text(encoding="utf-8")
     assert "Later architectures are no better" in (html / "conclusions.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["probe", "rescore", "retrain", "search"]
+    # ... and `reproduce --check` (the README's main command's test) then finds nothing left to compute.
+    assert reproduce.check("smoke", runs_dir=tmp_path / "runs", seeds=SMOKE["seeds"], extra=SMOKE["extra"]) == []
     print(f"reproduce at the smoke scale: {minutes:.1f} min")
 
 

@@ -111,3 +111,21 @@ def test_bad_ray_arguments_fail_before_anything_is_written(tmp_path):
         with pytest.raises(ValueError, match=message):
             reproduce.reproduce("smoke", out=tmp_path / "out", runs_dir=tmp_path / "runs", **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_lists_what_reproduce_would_compute(tmp_path, capsys):
+    """`reproduce --check` executes nothing: on an empty runs dir it lists the runs every experiment plans before
+    any result (searches, their rescores and probes, the random architectures' retrains) and exits 1, writing nothing; `check` with the notebooks' extra
+    parameters plans as they do (fewer random architectures, fewer runs)."""
+    from enaslite.cli import main
+
+    runs = tmp_path / "runs"
+    missing = reproduce.check("smoke", runs_dir=runs, seeds=[0])
+    assert missing and all(m.split("/")[0] in ("search", "retrain", "rescore", "probe") for m in missing)
+    assert any(m.startswith("search/") for m in missing) and any(m.startswith("retrain/") for m in missing)
+    fewer = reproduce.check("smoke", runs_dir=runs, seeds=[0], extra={"random_archs": 1})
+    assert set(fewer) < set(missing)
+    assert main(["reproduce", "--scale", "smoke", "--seeds", "0", "--runs-dir", str(runs), "--check"]) == 1
+    out = capsys.readouterr().out
+    assert f"{len(missing)} run(s) of the book at scale smoke are not finished in {runs}" in out
+    assert not runs.exists() and not (tmp_path / "out").exists()

@@ -21,6 +21,7 @@ sets a budget. Importing this module does not import Keras; `run` does when a jo
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import textwrap
@@ -285,9 +286,31 @@ BOOK = ("calibration", "search", "learning_curve", "performance_estimation", "tr
 """The book's experiments, in the order of its chapters (the functions of this module of those names)."""
 
 
-def book_experiments(p: Params) -> list[Experiment]:
-    """Every experiment of the book at `p` (reference_bug only when `p` runs the macro space)."""
-    return [globals()[name](p) for name in BOOK if name != "reference_bug" or "macro" in p.spaces]
+def book_experiments(p: Params, **kwargs) -> list[Experiment]:
+    """Every experiment of the book at `p` (reference_bug only when `p` runs the macro space); `kwargs` (the
+    notebooks' other parameters, e.g. `random_archs=1, k=2`) go to the experiments that take them."""
+    out = []
+    for name in BOOK:
+        if name == "reference_bug" and "macro" not in p.spaces:
+            continue
+        fn = globals()[name]
+        accepted = inspect.signature(fn).parameters
+        out.append(fn(p, **{k: v for k, v in kwargs.items() if k in accepted}))
+    return out
+
+
+def missing_runs(p: Params, **kwargs) -> list[str]:
+    """The run dirs (relative to `p.runs_dir`) that the book's experiments at `p` need and that are not finished,
+    computing nothing; `kwargs` as `book_experiments`. Empty: executing the book at `p` trains nothing. Runs chosen
+    from an unfinished run's results (the retrain of a search's pick) are not planned yet, so not listed."""
+    root = p.runs_dir
+    missing = {}
+    for experiment in book_experiments(p, **kwargs):
+        for job in load_study(experiment).jobs:
+            run_dir = job.run_dir(root)
+            if not (run_dir / "finished.json").is_file():
+                missing[job.key()] = str(run_dir.relative_to(root))
+    return sorted(missing.values())
 
 
 def study_cost(p: Params) -> pd.DataFrame:

@@ -141,6 +141,18 @@ def ray_environment(runs_dir, address: str | None, threads_per_job: int, stream)
     return {RUNNER_ENV: "ray", ray_runner.ADDRESS_ENV: gcs, ray_runner.THREADS_ENV: str(threads_per_job)}
 
 
+def check(scale: str = "auto", dataset: str | None = None, runs_dir=None, seeds=None, *,
+          extra: dict | None = None) -> list[str]:
+    """The runs `reproduce` with these arguments would have to compute (`experiments.missing_runs`), computing and
+    executing nothing: empty when `runs_dir` holds every run of the book at that scale."""
+    from enaslite.study import experiments
+
+    runs_dir = Path("runs" if runs_dir is None else runs_dir).absolute()
+    checked = params_module.check(scale=scale, dataset=dataset, runs_dir=runs_dir,
+                                  **({} if seeds is None else {"seeds": list(seeds)}))
+    return experiments.missing_runs(checked, **(extra or {}))
+
+
 def reproduce(scale: str = "auto", dataset: str | None = None, runs_dir=None, out=None, seeds=None, *,
               book=BOOK, extra: dict | None = None, stream=None, stderr=None, ray: bool = False,
               ray_address: str | None = None, ray_threads_per_job: int | None = None) -> Path:
