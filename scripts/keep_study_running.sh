@@ -14,7 +14,10 @@ mkdir -p "$(dirname "$LOG")"
 while true; do
   pid=$(pgrep -f "python scripts/run_study.py" | head -1)
   if [ -z "$pid" ]; then
-    if grep -q "== transfer macro" "$LOG" 2>/dev/null && tail -5 "$LOG" | grep -q "^retrain"; then
+    # Done when the book at cpu scale needs no more runs (the transfer's second wave is planned only once its
+    # source searches exist, so the log alone can't tell).
+    if (cd "$STUDY_CODE" && PYTHONPATH="$STUDY_CODE" python -m enaslite reproduce --scale cpu --check \
+          --runs-dir "$RUNS" > /dev/null 2>&1); then
       echo "$(date -u +%T) study done"; exit 0
     fi
     echo "$(date -u +%T) starting the study"

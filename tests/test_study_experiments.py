@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from enaslite.macro_arc import MacroArc
-from enaslite.study import experiments, params, plan
+from enaslite.study import experiments, params, plan, timing
 from enaslite.study.params import check
 
 
@@ -248,3 +248,16 @@ def test_study_cost_counts_shared_runs_once(tmp_path):
     total = cost.loc["whole study (each run once)"]
     assert total["runs finished"] == 3 and total["compute time (h)"] == round(3 * 2.0 / 3600, 2)
     assert total["runs planned"] > cost.loc["search", "runs planned"]
+
+
+def test_alone_cost_reads_the_timing_table_of_the_runs_dir(tmp_path):
+    """Without runs/study_timing.csv one row says so; with it, every finished run of the book counts once."""
+    p = smoke(tmp_path, space="macro", seeds=[0])
+    experiments.run(experiments.search(p), FakeRunner())
+    assert "no timing table" in experiments.alone_cost(p).loc["whole study", "estimate from"]
+    log = tmp_path / "load.log"
+    log.write_text("2026-11-29T10:00:00 2.1 2.0 2.0\n")
+    timing.write_timing(p.runs_dir, log, p.runs_dir / experiments.TIMING)
+    cost = experiments.alone_cost(p)
+    assert cost.loc["macro search", "runs"] == 3 and cost.loc["whole study", "runs"] == 3
+    assert cost.loc["whole study", "estimate alone (h)"] == pytest.approx(3 * 2.0 / 3600)

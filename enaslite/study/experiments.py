@@ -32,7 +32,7 @@ from typing import Callable
 import pandas as pd
 
 from enaslite.config import Config
-from enaslite.study import plan
+from enaslite.study import plan, timing
 from enaslite.study.jobs import Job, arg_error, is_int
 from enaslite.study.params import Params
 from enaslite.study.results import Results, load
@@ -328,6 +328,25 @@ def study_cost(p: Params) -> pd.DataFrame:
     rows.append({"experiment": "whole study (each run once)", "runs finished": len(done), "runs planned": len(seen),
                  "compute time (h)": round(sum(done) / 3600, 2)})
     return pd.DataFrame(rows).set_index("experiment")
+
+
+TIMING = "study_timing.csv"
+
+
+def alone_cost(p: Params) -> pd.DataFrame:
+    """`timing.alone_cost` of the book's finished runs at `p`, from the timing table `p.runs_dir / TIMING`
+    (`python scripts/study_timing.py` writes it from the machine's load log); without that table, one row saying
+    so."""
+    path = p.runs_dir / TIMING
+    if not path.is_file():
+        return pd.DataFrame([{"kind of run": "whole study",
+                              "estimate from": f"no timing table {TIMING} in {p.runs_dir.name}/"}]).set_index(
+            "kind of run")
+    run_dirs = {}
+    for experiment in book_experiments(p):
+        for job in load_study(experiment).jobs:
+            run_dirs[job.key()] = job.run_dir(p.runs_dir)
+    return timing.alone_cost(run_dirs.values(), timing.read_timing(path))
 
 
 def load_study(experiment: Experiment) -> Study:

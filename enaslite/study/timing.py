@@ -1,0 +1,133 @@
+"""What the study would cost on this machine running alone: run times joined with the machine's load.
+
+A run's wall time (`finished.json`'s seconds) depends on what else shared the cores while it ran, and the CPU-scale
+study was made over a day on a 2-core machine that also ran tests and other work at times. So the measured sum is an
+upper bound for the machine running the study alone. To say what the study costs alone, the 1-minute load average
+was logged once a minute while the study ran (a plain text log: `<UTC time> <1-min> <5-min> <15-min>`), and
+`write_timing` joins it with each finished run: when it finished (its `finished.json`'s modification time, which
+git does not keep, hence a committed table) and the mean and maximum load over its run. A run whose mean load stayed
+at most `ALONE_LOAD` ran alone: the study's own process keeps about 2 to 2.7 runnable threads on 2 cores.
+
+`alone_cost` then estimates the study's time alone per kind of run (kind, space, classes): the number of runs times
+the median wall time of that kind's runs made alone, or, for a kind with no run made alone (or no load logged), its
+measured time, an upper bound, and says which.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import statistics
+from pathlib import Path
+
+import pandas as pd
+
+from enaslite.runs import atomic_write_text
+
+# Mean 1-minute load over a run at or below which it counts as made alone: on 2 cores the study's own process (two
+# TensorFlow threads, plus the data and inter-op threads now and then) shows 2.0 to 2.7 when nothing else runs.
+ALONE_LOAD = 2.8
+COLUMNS = ("run", "finished_utc", "seconds", "load_mean", "load_max", "load_samples")
+
+
+def read_load_log(path) -> list[tuple[float, float]]:
+    """(POSIX time, 1-minute load) per line of a load log; malformed lines name their line number."""
+    out = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        try:
+            when = dt.datetime.fromisoformat(parts[0]).replace(tzinfo=dt.timezone.utc).timestamp()
+            out.append((when, float(parts[1])))
+        except (IndexError, ValueError):
+            raise ValueError(f"argument `load_log`: line {number}: expected '<ISO UTC time> <1-min load> ...', "
+                             f"received {line!r}") from None
+    return out
+
+
+def timing_rows(runs_dir, load_log) -> list[dict]:
+    """One row per finished run directory under `runs_dir` (`<kind>/<name>`): when it finished, its seconds, and the
+    load logged during it (no samples: mean and max empty)."""
+    runs_dir = Path(runs_dir)
+    loads = read_load_log(load_log)
+    rows = []
+    for done in sorted(runs_dir.glob("*/*/finished.json")):
+        seconds = json.loads(done.read_text(encoding="utf-8")).get("seconds")
+        if not isinstance(seconds, (int, float)):
+            continue
+        end = done.stat().st_mtime
+        during = [load for when, load in loads if end - seconds <= when <= end]
+        rows.append({"run": done.parent.relative_to(runs_dir).as_posix(),
+                     "finished_utc": dt.datetime.fromtimestamp(end, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+                     "seconds": round(float(seconds), 3),
+                     "load_mean": round(statistics.fmean(during), 2) if during else "",
+                     "load_max": max(during) if during else "",
+                     "load_samples": len(during)})
+    return rows
+
+
+def write_timing(runs_dir, load_log, out) -> Path:
+    """Writes `timing_rows` as CSV to `out` (atomically) and returns its path."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(timing_rows(runs_dir, load_log))
+    out = Path(out)
+    atomic_write_text(out, buffer.getvalue())
+    return out
+
+
+def read_timing(path) -> pd.DataFrame:
+    """The table `write_timing` wrote, indexed by run (`<kind>/<name>`)."""
+    frame = pd.read_csv(path)
+    missing = set(COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"argument `path`: expected a timing table with columns {list(COLUMNS)}, received "
+                         f"{list(frame.columns)} in {path}")
+    return frame.set_index("run")
+
+
+def run_kind(run_dir) -> str:
+    """`<space> <kind>` and, when the run keeps only some classes, how many: e.g. `macro retrain, 5 classes`."""
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    kind = run_dir.parent.name  # runs live in <root>/<kind>/<name>
+    classes = config.get("data", {}).get("classes")
+    return f"{config['space']} {kind}" + (f", {len(classes)} classes" if classes else "")
+
+
+def alone_cost(run_dirs, timing: pd.DataFrame, alone_load: float = ALONE_LOAD) -> pd.DataFrame:
+    """Per kind of run among the finished `run_dirs` (paths `<root>/<kind>/<name>`): runs, measured hours, runs
+    made alone (mean load at most `alone_load` over the run, per `timing`) and their median minutes, and the
+    estimated hours alone (runs x that median; the measured hours where no run of the kind was made alone), then a
+    total row. Runs absent from `timing` count as not made alone."""
+    groups = {}
+    for run_dir in map(Path, run_dirs):
+        done = run_dir / "finished.json"
+        if not done.is_file():
+            continue
+        seconds = float(json.loads(done.read_text(encoding="utf-8"))["seconds"])
+        name = f"{run_dir.parent.name}/{run_dir.name}"
+        row = timing.loc[name] if name in timing.index else None
+        alone = row is not None and pd.notna(row["load_mean"]) and float(row["load_mean"]) <= alone_load
+        groups.setdefault(run_kind(run_dir), []).append((seconds, alone))
+    rows = []
+    for kind, runs in sorted(groups.items()):
+        measured = sum(s for s, _ in runs)
+        alone = [s for s, a in runs if a]
+        median = statistics.median(alone) if alone else None
+        rows.append({"kind of run": kind, "runs": len(runs), "measured (h)": measured / 3600,
+                     "made alone": len(alone), "alone, median (min)": median / 60 if median else float("nan"),
+                     "estimate alone (h)": (len(runs) * median if alone else measured) / 3600,
+                     "estimate from": "alone median" if alone else "measured (upper bound)"})
+    frame = pd.DataFrame(rows)
+    total = {"kind of run": "whole study", "runs": int(frame["runs"].sum()) if rows else 0,
+             "measured (h)": frame["measured (h)"].sum() if rows else 0.0,
+             "made alone": int(frame["made alone"].sum()) if rows else 0, "alone, median (min)": float("nan"),
+             "estimate alone (h)": frame["estimate alone (h)"].sum() if rows else 0.0, "estimate from": ""}
+    frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+    return frame.set_index("kind of run")
