@@ -652,7 +652,7 @@ def estimation_text(finals: pd.DataFrame, precision: float = 0.01) -> str:
     for space in dict.fromkeys(t.index.get_level_values("space")):
         row, searches = t.loc[(space, "pooled")], len(t.loc[space]) - 1
         lines.append(f"- {space}: over {row['n']} architectures from {searches} "
-                     f"search{'es' if searches > 1 else ''}, Kendall τ = {row['Kendall τ [95% CI], p']} "
+                     f"search{'es' if searches > 1 else ''}, Kendall τ = {row['Kendall τ [95% CI], p']}"
                      f"; Spearman ρ = {row['Spearman ρ [95% CI], p']}"
                      + (f"; {row['note']}" if row["note"] else "") + ".")
     return "\n".join(lines)
