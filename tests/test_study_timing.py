@@ -74,3 +74,11 @@ def test_unfinished_runs_are_left_out_and_a_bad_log_line_is_named(study, tmp_pat
     with pytest.raises(ValueError, match="argument `path`: expected a timing table"):
         (tmp_path / "x.csv").write_text("a,b\n1,2\n")
         timing.read_timing(tmp_path / "x.csv")
+
+
+def test_budget_text_says_plainly_whether_the_estimate_fits(study):
+    runs, log, dirs = study
+    cost = timing.alone_cost(dirs, timing.read_timing(timing.write_timing(runs, log, runs / "timing.csv")))
+    assert "within the 8-hour budget" in timing.budget_text(cost)
+    assert "**over** the 0.1-hour budget by 0.3" in timing.budget_text(cost, budget_hours=0.1)
+    assert "1 of the 2 kinds of run count at their measured time" in timing.budget_text(cost)

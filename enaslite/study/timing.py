@@ -131,3 +131,18 @@ def alone_cost(run_dirs, timing: pd.DataFrame, alone_load: float = ALONE_LOAD) -
              "estimate alone (h)": frame["estimate alone (h)"].sum() if rows else 0.0, "estimate from": ""}
     frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
     return frame.set_index("kind of run")
+
+
+def budget_text(cost: pd.DataFrame, budget_hours: float = 8.0) -> str:
+    """Markdown: `alone_cost`'s whole-study estimate against a budget of `budget_hours` alone, saying plainly
+    whether it fits and how many kinds of run were counted at their measured time (an upper bound)."""
+    total = cost.loc["whole study"]
+    if pd.isna(total.get("estimate alone (h)")):
+        return "No timing table: the study's time alone is not estimated."
+    estimate, measured = float(total["estimate alone (h)"]), float(total["measured (h)"])
+    upper = int((cost.drop(index="whole study")["estimate from"] == "measured (upper bound)").sum())
+    verdict = (f"**over** the {budget_hours:g}-hour budget by {estimate - budget_hours:.2f} h" if estimate > budget_hours
+               else f"within the {budget_hours:g}-hour budget")
+    return (f"Estimated with the machine alone, the whole study takes **{estimate:.2f} h** (measured, with the cores "
+            f"shared at times: {measured:.2f} h): {verdict}. {upper} of the {len(cost) - 1} kinds of run count at "
+            f"their measured time, so the estimate is an upper bound in that part.")
