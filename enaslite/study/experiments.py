@@ -304,13 +304,13 @@ def missing_runs(p: Params, **kwargs) -> list[str]:
     computing nothing; `kwargs` as `book_experiments`. Empty: executing the book at `p` trains nothing. Runs chosen
     from an unfinished run's results (the retrain of a search's pick) are not planned yet, so not listed."""
     root = p.runs_dir
-    missing = {}
-    for experiment in book_experiments(p, **kwargs):
-        for job in load_study(experiment).jobs:
-            run_dir = job.run_dir(root)
-            if not (run_dir / "finished.json").is_file():
-                missing[job.key()] = str(run_dir.relative_to(root))
-    return sorted(missing.values())
+    return sorted(str(job.run_dir(root).relative_to(root)) for job in _book_jobs(p, **kwargs).values()
+                  if not (job.run_dir(root) / "finished.json").is_file())
+
+
+def _book_jobs(p: Params, **kwargs) -> dict:
+    """Every job the book's experiments at `p` plan as far as their runs exist, by key (shared runs once)."""
+    return {job.key(): job for experiment in book_experiments(p, **kwargs) for job in load_study(experiment).jobs}
 
 
 def study_cost(p: Params) -> pd.DataFrame:
@@ -342,11 +342,8 @@ def alone_cost(p: Params) -> pd.DataFrame:
         return pd.DataFrame([{"kind of run": "whole study",
                               "estimate from": f"no timing table {TIMING} in {p.runs_dir.name}/"}]).set_index(
             "kind of run")
-    run_dirs = {}
-    for experiment in book_experiments(p):
-        for job in load_study(experiment).jobs:
-            run_dirs[job.key()] = job.run_dir(p.runs_dir)
-    return timing.alone_cost(run_dirs.values(), timing.read_timing(path))
+    run_dirs = [job.run_dir(p.runs_dir) for job in _book_jobs(p).values()]
+    return timing.alone_cost(run_dirs, timing.read_timing(path))
 
 
 def load_study(experiment: Experiment) -> Study:

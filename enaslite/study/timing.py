@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import statistics
 from pathlib import Path
@@ -70,8 +71,6 @@ def timing_rows(runs_dir, load_log) -> list[dict]:
 
 def write_timing(runs_dir, load_log, out) -> Path:
     """Writes `timing_rows` as CSV to `out` (atomically) and returns its path."""
-    import io
-
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
