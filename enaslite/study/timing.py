@@ -99,11 +99,16 @@ def run_kind(run_dir) -> str:
     return f"{config['space']} {kind}" + (f", {len(classes)} classes" if classes else "")
 
 
-def alone_cost(run_dirs, timing: pd.DataFrame, alone_load: float = ALONE_LOAD) -> pd.DataFrame:
+COST_COLUMNS = ("kind of run", "runs", "measured (h)", "made alone", "alone, median (min)", "estimate alone (h)",
+                "estimate from")
+
+
+def alone_cost(run_dirs, table: pd.DataFrame, alone_load: float = ALONE_LOAD) -> pd.DataFrame:
     """Per kind of run among the finished `run_dirs` (paths `<root>/<kind>/<name>`): runs, measured hours, runs
-    made alone (mean load at most `alone_load` over the run, per `timing`) and their median minutes, and the
-    estimated hours alone (runs x that median; the measured hours where no run of the kind was made alone), then a
-    total row. Runs absent from `timing` count as not made alone."""
+    made alone (mean load at most `alone_load` over the run, per the timing `table`) and their median minutes, and
+    the estimated hours alone (runs x that median; the measured hours where no run of the kind was made alone), then
+    a total row. A run's seconds come from its finished.json, the source of truth; runs absent from `table` (made
+    after it was written) count as not made alone."""
     groups = {}
     for run_dir in map(Path, run_dirs):
         done = run_dir / "finished.json"
@@ -111,25 +116,20 @@ def alone_cost(run_dirs, timing: pd.DataFrame, alone_load: float = ALONE_LOAD) -
             continue
         seconds = float(json.loads(done.read_text(encoding="utf-8"))["seconds"])
         name = f"{run_dir.parent.name}/{run_dir.name}"
-        row = timing.loc[name] if name in timing.index else None
-        alone = row is not None and pd.notna(row["load_mean"]) and float(row["load_mean"]) <= alone_load
-        groups.setdefault(run_kind(run_dir), []).append((seconds, alone))
+        load = table.loc[name, "load_mean"] if name in table.index else float("nan")
+        groups.setdefault(run_kind(run_dir), []).append((seconds, pd.notna(load) and float(load) <= alone_load))
     rows = []
     for kind, runs in sorted(groups.items()):
         measured = sum(s for s, _ in runs)
         alone = [s for s, a in runs if a]
-        median = statistics.median(alone) if alone else None
-        rows.append({"kind of run": kind, "runs": len(runs), "measured (h)": measured / 3600,
-                     "made alone": len(alone), "alone, median (min)": median / 60 if median else float("nan"),
-                     "estimate alone (h)": (len(runs) * median if alone else measured) / 3600,
-                     "estimate from": "alone median" if alone else "measured (upper bound)"})
-    frame = pd.DataFrame(rows)
-    total = {"kind of run": "whole study", "runs": int(frame["runs"].sum()) if rows else 0,
-             "measured (h)": frame["measured (h)"].sum() if rows else 0.0,
-             "made alone": int(frame["made alone"].sum()) if rows else 0, "alone, median (min)": float("nan"),
-             "estimate alone (h)": frame["estimate alone (h)"].sum() if rows else 0.0, "estimate from": ""}
-    frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
-    return frame.set_index("kind of run")
+        median = statistics.median(alone) if alone else float("nan")
+        rows.append((kind, len(runs), measured / 3600, len(alone), median / 60,
+                     (len(runs) * median if alone else measured) / 3600,
+                     "alone median" if alone else "measured (upper bound)"))
+    frame = pd.DataFrame(rows, columns=COST_COLUMNS)
+    total = ("whole study", int(frame["runs"].sum()), frame["measured (h)"].sum(), int(frame["made alone"].sum()),
+             float("nan"), frame["estimate alone (h)"].sum(), "")
+    return pd.concat([frame, pd.DataFrame([total], columns=COST_COLUMNS)], ignore_index=True).set_index("kind of run")
 
 
 def budget_text(cost: pd.DataFrame, budget_hours: float = 8.0) -> str:
