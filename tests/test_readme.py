@@ -79,6 +79,15 @@ def test_readme_has_commands():
         assert f"python -m enaslite {verb}" in commands
 
 
+def test_ci_runs_the_readmes_second_command():
+    """The README's first bash block sets up and runs the main job, its second is the test command, and `.ci/run`
+    ends with exactly that command after `.ci/setup`."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks[0].strip().startswith(".ci/setup && python -m enaslite reproduce")
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci[-2:] == [".ci/setup", blocks[1].strip()]
+
+
 @pytest.mark.smoke
 def test_every_readme_command_runs_and_leaves_git_clean(clone, monkeypatch, capsys):
     """Each README command exits 0 (a committed run: unchanged, 'finished'), and `git status` stays clean.
