@@ -261,3 +261,11 @@ def test_alone_cost_reads_the_timing_table_of_the_runs_dir(tmp_path):
     cost = experiments.alone_cost(p)
     assert cost.loc["macro search", "runs"] == 3 and cost.loc["whole study", "runs"] == 3
     assert cost.loc["whole study", "estimate alone (h)"] == pytest.approx(3 * 2.0 / 3600)
+    # ... and the reruns scripts/parallel_jobs.py saved in the runs dir's bench folder.
+    run = sorted((p.runs_dir / "search").iterdir())[0]
+    (p.runs_dir / experiments.RERUNS).mkdir()
+    (p.runs_dir / experiments.RERUNS / "parallel-jobs-x.json").write_text(json.dumps({"labels": ["a"], "ways": [
+        {"mode": m, "wall_s": 10.0, "jobs": {"a": {"run": f"search/{run.name}", "seconds": 5.0}}}
+        for m in ("serial", "ray")]}))
+    cost = experiments.alone_cost(p)
+    assert cost.loc["macro search", "reruns alone"] == 1 and cost.loc["macro search", "two at a time / one"] == 1.0

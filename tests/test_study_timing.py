@@ -82,3 +82,49 @@ def test_budget_text_says_plainly_whether_the_estimate_fits(study):
     assert "within the 8-hour budget" in timing.budget_text(cost)
     assert "**over** the 0.1-hour budget by 0.3" in timing.budget_text(cost, budget_hours=0.1)
     assert "1 of the 2 kinds of run count at their measured time" in timing.budget_text(cost)
+
+
+def write_reruns(bench, name, runs, serial_wall, parallel_wall):
+    """A parallel-jobs JSON as scripts/parallel_jobs.py writes it: `runs` maps committed run -> (serial s,
+    parallel s)."""
+    labels = [f"job{i}" for i in range(len(runs))]
+    jobs = {m: {label: {"run": run, "seconds": times[i]} for label, (run, times) in zip(labels, runs.items())}
+            for i, m in enumerate(("serial", "ray"))}
+    bench.mkdir(exist_ok=True)
+    (bench / name).write_text(json.dumps({"labels": labels, "ways": [
+        {"mode": "serial", "wall_s": serial_wall, "jobs": jobs["serial"]},
+        {"mode": "ray", "wall_s": parallel_wall, "jobs": jobs["ray"]}]}))
+
+
+def test_reruns_count_as_alone_and_give_the_two_at_a_time_ratio(study, tmp_path):
+    """Reruns made alone join the kind's median (the micro search had none: its estimate now comes from them);
+    the wall-time ratio of a kind's reruns applies to its kinds with other class counts, and 1 elsewhere."""
+    runs, log, dirs = study
+    dirs.append(make_run(runs, "search", "e", 1200.0, utc("08:00"), space="micro"))
+    bench = tmp_path / "bench"
+    write_reruns(bench, "parallel-jobs-micro-search.json", {"search/e": (240.0, 400.0), "search/d": (360.0, 500.0)},
+                 serial_wall=640.0, parallel_wall=480.0)
+    reruns = timing.read_reruns(bench, runs)
+    assert list(reruns["kind"]) == ["micro search", "micro search, 5 classes"]
+    cost = timing.alone_cost(dirs, timing.read_timing(timing.write_timing(runs, log, runs / "t.csv")), reruns)
+    full, half = cost.loc["micro search"], cost.loc["micro search, 5 classes"]
+    assert full["reruns alone"] == 1 and full["estimate alone (h)"] == pytest.approx(240 / 3600)
+    assert half["estimate from"] == "alone median" and half["estimate alone (h)"] == pytest.approx(360 / 3600)
+    assert full["two at a time / one"] == half["two at a time / one"] == 0.75
+    assert cost.loc["macro retrain", "two at a time / one"] == 1.0
+    total = cost.loc["whole study"]
+    assert total["estimate two at a time (h)"] == pytest.approx((3 * 210 + 0.75 * 600) / 3600)
+    text = timing.budget_text(cost)
+    assert "Two runs at a time with one thread each, it takes **0.30 h**: within the 8-hour budget" in text
+    assert "(1 of the 3 kinds, with 3 runs, counted as one at a time" in text
+    assert "Two runs at a time" not in timing.budget_text(timing.alone_cost(dirs, timing.read_timing(runs / "t.csv")))
+
+
+def test_a_malformed_reruns_file_is_named(study, tmp_path):
+    runs, _, _ = study
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "parallel-jobs-x.json").write_text(json.dumps({"labels": ["a"], "ways": [{"mode": "serial"}]}))
+    with pytest.raises(ValueError, match=r"argument `bench_dir`: expected parallel-jobs-x.json as "
+                                         r"scripts/parallel_jobs.py writes it"):
+        timing.read_reruns(bench, runs)

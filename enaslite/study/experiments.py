@@ -331,19 +331,21 @@ def study_cost(p: Params) -> pd.DataFrame:
 
 
 TIMING = "study_timing.csv"
+RERUNS = "bench"  # scripts/parallel_jobs.py's reruns of committed runs: parallel-jobs-*.json
 
 
 def alone_cost(p: Params) -> pd.DataFrame:
     """`timing.alone_cost` of the book's finished runs at `p`, from the timing table `p.runs_dir / TIMING`
-    (`python scripts/study_timing.py` writes it from the machine's load log); without that table, one row saying
-    so."""
+    (`python scripts/study_timing.py` writes it from the machine's load log) and the reruns under
+    `p.runs_dir / RERUNS` (`scripts/parallel_jobs.py`); without the timing table, one row saying so."""
     path = p.runs_dir / TIMING
     if not path.is_file():
         return pd.DataFrame([{"kind of run": "whole study",
                               "estimate from": f"no timing table {TIMING} in {p.runs_dir.name}/"}]).set_index(
             "kind of run")
     run_dirs = [job.run_dir(p.runs_dir) for job in _book_jobs(p).values()]
-    return timing.alone_cost(run_dirs, timing.read_timing(path))
+    reruns = timing.read_reruns(p.runs_dir / RERUNS, p.runs_dir)
+    return timing.alone_cost(run_dirs, timing.read_timing(path), reruns)
 
 
 def load_study(experiment: Experiment) -> Study:

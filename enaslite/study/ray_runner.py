@@ -23,8 +23,10 @@ directories, so a study may be begun with one runner and continued with the othe
   between 1 and 2 threads). `LocalRunner` uses TensorFlow's default, the machine's cores, so the default
   `threads_per_job` is the cores of the machine that makes the runner (`local_threads`): the jobs then compute,
   row for row, what an in-process run there computes (one job at a time per node of that size). Fewer threads per
-  job run more jobs at once, at the price of numbers that differ from an in-process run in their late digits. On
-  another Keras backend only OMP_NUM_THREADS is set.
+  job run more jobs at once, at the price of numbers that differ from an in-process run's: the difference starts
+  in late digits and grows as training goes on (four cpu retrains rerun with one thread each ended 0.3 to 1.0
+  points of test accuracy from the committed runs; `runs/bench/parallel-jobs-*.md`). On another Keras backend
+  only OMP_NUM_THREADS is set.
 - GPUs. `gpus_per_job` (default: 1 when the cluster has GPUs, else 0) is asked of Ray, which sets
   CUDA_VISIBLE_DEVICES for the task; a task given no GPU hides them from TensorFlow.
 - Retries. A job whose worker dies (killed, out of memory, its node lost) is retried up to `max_retries` times;

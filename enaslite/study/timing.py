@@ -99,16 +99,51 @@ def run_kind(run_dir) -> str:
     return f"{config['space']} {kind}" + (f", {len(classes)} classes" if classes else "")
 
 
-COST_COLUMNS = ("kind of run", "runs", "measured (h)", "made alone", "alone, median (min)", "estimate alone (h)",
-                "estimate from")
+def base_kind(kind: str) -> str:
+    """`run_kind` without its class count: `macro retrain, 5 classes` -> `macro retrain`."""
+    return kind.split(",")[0]
 
 
-def alone_cost(run_dirs, table: pd.DataFrame, alone_load: float = ALONE_LOAD) -> pd.DataFrame:
+RERUNS_GLOB = "parallel-jobs-*.json"
+RERUN_COLUMNS = ("file", "run", "kind", "serial s", "parallel s", "serial wall s", "parallel wall s")
+
+
+def read_reruns(bench_dir, runs_dir) -> pd.DataFrame:
+    """The reruns `scripts/parallel_jobs.py` made of committed runs, one row per job and file in `bench_dir`:
+    the committed run (`<kind>/<name>`) and its kind, the job's seconds run one at a time (`serial s`, a run made
+    alone) and two at a time with one thread each (`parallel s`), and the file's whole wall times of both ways."""
+    rows = []
+    for path in sorted(Path(bench_dir).glob(RERUNS_GLOB)):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            ways = {way.get("mode"): way for way in result["ways"]}
+            serial, parallel = ways["serial"], ways["ray"]
+            for label in result["labels"]:
+                job = serial["jobs"][label]
+                rows.append({"file": path.name, "run": job["run"], "kind": run_kind(Path(runs_dir) / job["run"]),
+                             "serial s": float(job["seconds"]), "parallel s": float(parallel["jobs"][label]["seconds"]),
+                             "serial wall s": float(serial["wall_s"]), "parallel wall s": float(parallel["wall_s"])})
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"argument `bench_dir`: expected {path.name} as scripts/parallel_jobs.py writes it, "
+                             f"received one without {err}") from None
+    return pd.DataFrame(rows, columns=RERUN_COLUMNS)
+
+
+COST_COLUMNS = ("kind of run", "runs", "measured (h)", "made alone", "reruns alone", "alone, median (min)",
+                "estimate alone (h)", "estimate from", "two at a time / one", "estimate two at a time (h)")
+
+
+def alone_cost(run_dirs, table: pd.DataFrame, reruns: pd.DataFrame | None = None,
+               alone_load: float = ALONE_LOAD) -> pd.DataFrame:
     """Per kind of run among the finished `run_dirs` (paths `<root>/<kind>/<name>`): runs, measured hours, runs
-    made alone (mean load at most `alone_load` over the run, per the timing `table`) and their median minutes, and
-    the estimated hours alone (runs x that median; the measured hours where no run of the kind was made alone), then
-    a total row. A run's seconds come from its finished.json, the source of truth; runs absent from `table` (made
-    after it was written) count as not made alone."""
+    made alone (mean load at most `alone_load` over the run, per the timing `table`), reruns made alone (`reruns`,
+    `read_reruns`' table, run one at a time), the median minutes over both, and the estimated hours alone (runs x
+    that median; the measured hours where the kind has neither, an upper bound). Then the same two at a time with
+    one thread each (`reproduce --ray --ray-threads-per-job 1`): the estimate times the wall-time ratio of the two
+    ways measured on reruns of the same kind (classes aside), or 1 where none was measured. A total row ends it. A
+    run's seconds come from its finished.json, the source of truth; runs absent from `table` (made after it was
+    written) count as not made alone."""
+    reruns = pd.DataFrame(columns=RERUN_COLUMNS) if reruns is None else reruns
     groups = {}
     for run_dir in map(Path, run_dirs):
         done = run_dir / "finished.json"
@@ -118,30 +153,49 @@ def alone_cost(run_dirs, table: pd.DataFrame, alone_load: float = ALONE_LOAD) ->
         name = f"{run_dir.parent.name}/{run_dir.name}"
         load = table.loc[name, "load_mean"] if name in table.index else float("nan")
         groups.setdefault(run_kind(run_dir), []).append((seconds, pd.notna(load) and float(load) <= alone_load))
+    files = reruns.drop_duplicates("file")
     rows = []
     for kind, runs in sorted(groups.items()):
         measured = sum(s for s, _ in runs)
         alone = [s for s, a in runs if a]
-        median = statistics.median(alone) if alone else float("nan")
-        rows.append((kind, len(runs), measured / 3600, len(alone), median / 60,
-                     (len(runs) * median if alone else measured) / 3600,
-                     "alone median" if alone else "measured (upper bound)"))
+        again = list(reruns.loc[reruns["kind"] == kind, "serial s"])
+        median = statistics.median(alone + again) if alone or again else float("nan")
+        estimate = len(runs) * median if alone or again else measured
+        same = files[files["kind"].map(base_kind) == base_kind(kind)]
+        ratio = float(same["parallel wall s"].sum() / same["serial wall s"].sum()) if len(same) else 1.0
+        rows.append((kind, len(runs), measured / 3600, len(alone), len(again), median / 60, estimate / 3600,
+                     "alone median" if alone or again else "measured (upper bound)",
+                     ratio, estimate * ratio / 3600))
     frame = pd.DataFrame(rows, columns=COST_COLUMNS)
     total = ("whole study", int(frame["runs"].sum()), frame["measured (h)"].sum(), int(frame["made alone"].sum()),
-             float("nan"), frame["estimate alone (h)"].sum(), "")
+             int(frame["reruns alone"].sum()), float("nan"), frame["estimate alone (h)"].sum(), "",
+             frame["estimate two at a time (h)"].sum() / frame["estimate alone (h)"].sum(),
+             frame["estimate two at a time (h)"].sum())
     return pd.concat([frame, pd.DataFrame([total], columns=COST_COLUMNS)], ignore_index=True).set_index("kind of run")
 
 
 def budget_text(cost: pd.DataFrame, budget_hours: float = 8.0) -> str:
-    """Markdown: `alone_cost`'s whole-study estimate against a budget of `budget_hours` alone, saying plainly
-    whether it fits and how many kinds of run were counted at their measured time (an upper bound)."""
+    """Markdown: `alone_cost`'s whole-study estimates, one job at a time and two at a time, against a budget of
+    `budget_hours` alone, saying plainly whether each fits and how many kinds of run were counted at their measured
+    time (an upper bound) or without a measured two-at-a-time ratio."""
     total = cost.loc["whole study"]
     if pd.isna(total.get("estimate alone (h)")):
         return "No timing table: the study's time alone is not estimated."
+
+    def verdict(hours):
+        return (f"**over** the {budget_hours:g}-hour budget by {hours - budget_hours:.2f} h" if hours > budget_hours
+                else f"within the {budget_hours:g}-hour budget")
+
+    kinds = cost.drop(index="whole study")
     estimate, measured = float(total["estimate alone (h)"]), float(total["measured (h)"])
-    upper = int((cost.drop(index="whole study")["estimate from"] == "measured (upper bound)").sum())
-    verdict = (f"**over** the {budget_hours:g}-hour budget by {estimate - budget_hours:.2f} h" if estimate > budget_hours
-               else f"within the {budget_hours:g}-hour budget")
-    return (f"Estimated with the machine alone, the whole study takes **{estimate:.2f} h** (measured, with the cores "
-            f"shared at times: {measured:.2f} h): {verdict}. {upper} of the {len(cost) - 1} kinds of run count at "
-            f"their measured time, so the estimate is an upper bound in that part.")
+    upper = int((kinds["estimate from"] == "measured (upper bound)").sum())
+    text = (f"Estimated with the machine alone, the whole study takes **{estimate:.2f} h** one run at a time "
+            f"(measured, with the cores shared at times: {measured:.2f} h): {verdict(estimate)}. {upper} of the "
+            f"{len(kinds)} kinds of run count at their measured time, an upper bound in that part.")
+    unmeasured = kinds["two at a time / one"] == 1.0
+    if unmeasured.all():
+        return text
+    two = float(total["estimate two at a time (h)"])
+    return (text + f" Two runs at a time with one thread each, it takes **{two:.2f} h**: {verdict(two)} "
+            f"({int(unmeasured.sum())} of the {len(kinds)} kinds, with {int(kinds.loc[unmeasured, 'runs'].sum())} "
+            f"runs, counted as one at a time, their ratio not measured).")
