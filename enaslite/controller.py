@@ -194,13 +194,13 @@ class Controller(keras.Model):
         n = int(n)
         if n not in self._sample_fns:
             self._sample_fns[n] = backend.function(lambda: self._traced(n), self._state)
-        out = {k: np.asarray(v) for k, v in self._sample_fns[n]().items()}
+        out = {k: ops.convert_to_numpy(v) for k, v in self._sample_fns[n]().items()}
         return self._package([self._from_flat(row) for row in out["arcs"].tolist()], out)
 
     def log_prob(self, arcs):
         """Teacher-forced `(log_probs, entropies)` of `arcs`, each an `(n,)` float array (log_probs <= 0)."""
         out = self._forced_fn(ops.convert_to_tensor(self._to_flat(arcs)))
-        return np.asarray(out["log_prob"]), np.asarray(out["entropy"])
+        return ops.convert_to_numpy(out["log_prob"]), ops.convert_to_numpy(out["entropy"])
 
     def update(self, arcs, rewards) -> dict:
         """One REINFORCE step on a group of (arc, reward) samples, e.g. `num_aggregate` of them.

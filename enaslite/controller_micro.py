@@ -103,7 +103,7 @@ class MicroController(Controller):
                 else:
                     logits = self._shape_logits(ops.matmul(h, self.w_soft) + self.b_soft, op_tanh)
                     if bias is not None:
-                        logits = logits + bias
+                        logits = logits + ops.convert_to_tensor(bias)  # tensor + ndarray fails on torch
                 choice, lp, log_softmax = self._choose(logits, None if forced is None else forced[:, offset + slot])
                 columns[slot] = choice
                 log_prob += lp

@@ -44,7 +44,7 @@ def train_epoch(model: keras.Model, batches: Sequence, *, verbose: int = 0,
         logs = model.train_on_batch(x, y, return_dict=True)
         step_seconds += time.perf_counter() - t0
         for key, value in logs.items():
-            sums[key] = sums.get(key, 0.0) + float(np.asarray(value))
+            sums[key] = sums.get(key, 0.0) + float(keras.ops.convert_to_numpy(value))
         if verbose:  # the bar shows the running epoch means, computed here (so all are "stateful" to it)
             bar = bar or keras.utils.Progbar(n, stateful_metrics=list(sums))
             bar.update(i + 1, values=[(k, v / (i + 1)) for k, v in sums.items()])

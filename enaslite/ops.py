@@ -14,6 +14,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from enaslite import backend
+
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
@@ -34,7 +36,8 @@ def layer_seed(seed: int | None, name: str) -> int | None:
     if seed is None:
         return None
     entropy = [seed % 2**64, zlib.crc32(name.encode("utf-8"))]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    # A uint32; torch's generators take int32 seeds, so there it wraps (other backends keep it as it is).
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0]) % backend.SEED_BOUND
 
 
 def kernel_init():

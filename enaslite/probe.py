@@ -44,7 +44,7 @@ def _logits(net, arc, data, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     for x, y in eval_batches(data, "valid", batch_size):
         # A short last batch is padded to full size, so the compiled predict step is never retraced.
         logits = net.predict_on_batch((np.resize(x, (batch_size,) + x.shape[1:]), flat))[:len(y)]
-        outs.append(np.asarray(logits))
+        outs.append(keras.ops.convert_to_numpy(logits))
         labels.append(y)
     return np.concatenate(outs), np.concatenate(labels)
 

@@ -19,6 +19,7 @@ Everything else in the package is written in `keras.ops`. What cannot be, lives 
 - `clear_session()`: `keras.backend.clear_session()`, and on TensorFlow the traced train steps it leaves alive
   (see `tensorflow.clear_session`); runners call it between jobs.
 - `JIT_COMPILE`: the `jit_compile` that `Model.compile` gets for the fixed child models (retrain, bench).
+- `SEED_BOUND`: seeds of a `keras.random.SeedGenerator` must be below it (torch keeps the state in int32).
 
 `NAME` is the backend's name, as `keras.backend.backend()` gives it.
 """
@@ -44,6 +45,7 @@ enable_determinism = _impl.enable_determinism
 nesterov_momentum_update = _impl.nesterov_momentum_update
 clear_session = _impl.clear_session
 JIT_COMPILE = _impl.JIT_COMPILE
+SEED_BOUND = _impl.SEED_BOUND
 
 __all__ = ["NAME", "switch", "batch_stat_bn", "function", "value_and_grad", "global_norm", "enable_determinism",
-           "nesterov_momentum_update", "clear_session", "JIT_COMPILE"]
+           "nesterov_momentum_update", "clear_session", "JIT_COMPILE", "SEED_BOUND"]

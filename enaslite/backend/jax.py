@@ -20,6 +20,8 @@ from enaslite.backend.portable import batch_stat_bn, clear_session, global_norm 
 # JAX compiles only through XLA: without jit a train step runs op by op (4 steps of a smoke child model took 2-3 s
 # that way and 0.06 s jitted).
 JIT_COMPILE = True
+# keras.random.SeedGenerator seeds stay below this (uint32 keys).
+SEED_BOUND = 2**32
 
 
 class _Scope(keras.StatelessScope):

@@ -9,6 +9,8 @@ from keras import ops
 
 # XLA measured about 4x slower than plain TF graphs for these convnets on the CPU.
 JIT_COMPILE = False
+# keras.random.SeedGenerator seeds stay below this (int64 state: every uint32 seed).
+SEED_BOUND = 2**32
 
 
 def switch(index, branches, operands, state=()):

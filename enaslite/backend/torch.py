@@ -10,6 +10,8 @@ from enaslite.backend.portable import batch_stat_bn, clear_session, global_norm 
 
 # Eager, torch's own mode; Keras' jit_compile=True would go through torch.compile, slow to compile and not needed.
 JIT_COMPILE = False
+# keras.random.SeedGenerator seeds stay below this (int32 state).
+SEED_BOUND = 2**31
 
 
 def switch(index, branches, operands, state=()):
