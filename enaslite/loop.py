@@ -13,7 +13,6 @@ import time
 from typing import Callable, Sequence
 
 import keras
-import numpy as np
 
 
 def train_epoch(model: keras.Model, batches: Sequence, *, verbose: int = 0,

@@ -17,6 +17,7 @@ summarises the rows (how much of the accuracy's variance the ops explain).
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 from enaslite.data import eval_batches
