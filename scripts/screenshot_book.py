@@ -172,9 +172,18 @@ def find_chromium(explicit: str | None = None) -> str | None:
     return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
 
 
-def _chromium(chromium: str, profile: Path, args: list, timeout: float) -> subprocess.CompletedProcess:
+def _chromium(chromium: str, profile: Path, args: list, timeout: float,
+              attempts: int = 2) -> subprocess.CompletedProcess:
+    """One headless Chromium run. A run that outlasts `timeout` is killed and started again, up to `attempts` runs in
+    all: headless Chromium now and then hangs on a page it renders in a second the next time (seen once in about 30
+    page loads here)."""
     cmd = [chromium, *OFFLINE_FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    for attempt in range(1, attempts + 1):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            if attempt == attempts:
+                raise
 
 
 def page_height(chromium: str, profile: Path, page: Path, width: int, timeout: float) -> int | None:

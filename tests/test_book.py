@@ -213,3 +213,16 @@ def test_static_problems(tmp_path, html, problem):
 def test_dom_problems(dom, problem):
     """DOM checks: empty figures and charts, chart errors and tracebacks are problems."""
     assert shots.dom_problems(f"<html><body>{dom}</body></html>") == ([problem] if problem else [])
+
+
+def test_a_hung_browser_run_is_killed_and_started_again(tmp_path):
+    """A browser run past its timeout is started once more; a second hang is an error."""
+    fake = tmp_path / "chromium"
+    marker = tmp_path / "ran-once"
+    fake.write_text(f"#!{sys.executable}\nimport pathlib, time\nm = pathlib.Path({str(marker)!r})\n"
+                    "if not m.exists():\n    m.touch()\n    time.sleep(30)\nprint('rendered')\n")
+    fake.chmod(0o755)
+    assert shots._chromium(str(fake), tmp_path / "profile", [], timeout=3).stdout.strip() == "rendered"
+    marker.unlink()
+    with pytest.raises(subprocess.TimeoutExpired):
+        shots._chromium(str(fake), tmp_path / "profile", [], timeout=3, attempts=1)
