@@ -105,13 +105,13 @@ def base_kind(kind: str) -> str:
 
 
 RERUNS_GLOB = "parallel-jobs-*.json"
-RERUN_COLUMNS = ("file", "run", "kind", "serial s", "parallel s", "serial wall s", "parallel wall s")
+RERUN_COLUMNS = ("file", "run", "kind", "serial s", "serial wall s", "parallel wall s")
 
 
 def read_reruns(bench_dir, runs_dir) -> pd.DataFrame:
     """The reruns `scripts/parallel_jobs.py` made of committed runs, one row per job and file in `bench_dir`:
     the committed run (`<kind>/<name>`) and its kind, the job's seconds run one at a time (`serial s`, a run made
-    alone) and two at a time with one thread each (`parallel s`), and the file's whole wall times of both ways."""
+    alone), and the file's whole wall times one at a time and two at a time with one thread each."""
     rows = []
     for path in sorted(Path(bench_dir).glob(RERUNS_GLOB)):
         result = json.loads(path.read_text(encoding="utf-8"))
@@ -121,8 +121,8 @@ def read_reruns(bench_dir, runs_dir) -> pd.DataFrame:
             for label in result["labels"]:
                 job = serial["jobs"][label]
                 rows.append({"file": path.name, "run": job["run"], "kind": run_kind(Path(runs_dir) / job["run"]),
-                             "serial s": float(job["seconds"]), "parallel s": float(parallel["jobs"][label]["seconds"]),
-                             "serial wall s": float(serial["wall_s"]), "parallel wall s": float(parallel["wall_s"])})
+                             "serial s": float(job["seconds"]), "serial wall s": float(serial["wall_s"]),
+                             "parallel wall s": float(parallel["wall_s"])})
         except (KeyError, TypeError) as err:
             raise ValueError(f"argument `bench_dir`: expected {path.name} as scripts/parallel_jobs.py writes it, "
                              f"received one without {err}") from None
