@@ -73,7 +73,8 @@ class MicroController(Controller):
     def _rollout(self, n, forced=None):
         state = (self._zeros(n), self._zeros(n))
         columns, log_prob, entropy = [], 0.0, 0.0
-        for cell, bias in enumerate((self.normal_bias, None)):
+        # A tensor, not the ndarray: `tensor + ndarray` fails on torch.
+        for cell, bias in enumerate((ops.convert_to_tensor(self.normal_bias), None)):
             state, cols, lp, ent = self._cell(n, state, forced, 4 * self.num_nodes * cell, bias)
             columns += cols
             log_prob, entropy = log_prob + lp, entropy + ent
@@ -103,7 +104,7 @@ class MicroController(Controller):
                 else:
                     logits = self._shape_logits(ops.matmul(h, self.w_soft) + self.b_soft, op_tanh)
                     if bias is not None:
-                        logits = logits + ops.convert_to_tensor(bias)  # tensor + ndarray fails on torch
+                        logits = logits + bias
                 choice, lp, log_softmax = self._choose(logits, None if forced is None else forced[:, offset + slot])
                 columns[slot] = choice
                 log_prob += lp

@@ -24,14 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 WORKER = r'''
-import json, shutil, sys, time
+import json, shutil, sys
 from pathlib import Path
 from enaslite.study import experiments, params
 mode, root, runs_dir, labels = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
 p = params.check(scale="cpu", space="both", dataset=None, preset=None, epochs=None, seeds=[0, 1, 2],
                  runs_dir=runs_dir)
-every = [j for e in experiments.book_experiments(p) for j in experiments.load_study(e).jobs]
-table, by_key = {j.label: j for j in every}, {j.key(): j for j in every}
+by_key = experiments.book_jobs(p)
+table = {j.label: j for j in by_key.values()}
 missing = [l for l in labels if l not in table]
 if missing:
     sys.exit(f"argument `labels`: expected job labels of the cpu plan, received {missing}")

@@ -19,11 +19,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def bash_blocks() -> list[str]:
+    """The README's bash code blocks, in order."""
+    return re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
 def readme_commands() -> list[str]:
     """The `python -m enaslite` lines of the README's bash blocks (a `.ci/setup && ` prefix dropped)."""
-    text = (ROOT / "README.md").read_text()
     lines = []
-    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+    for block in bash_blocks():
         for line in block.splitlines():
             line = line.strip().removeprefix(".ci/setup && ")
             if line.startswith("python -m enaslite"):
@@ -82,7 +86,7 @@ def test_readme_has_commands():
 def test_ci_runs_the_readmes_second_command():
     """The README's first bash block sets up and runs the main job, its second is the test command, and `.ci/run`
     ends with exactly that command after `.ci/setup`."""
-    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    blocks = bash_blocks()
     assert blocks[0].strip().startswith(".ci/setup && python -m enaslite reproduce")
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
     assert ci[-2:] == [".ci/setup", blocks[1].strip()]

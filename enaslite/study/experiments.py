@@ -304,11 +304,11 @@ def missing_runs(p: Params, **kwargs) -> list[str]:
     computing nothing; `kwargs` as `book_experiments`. Empty: executing the book at `p` trains nothing. Runs chosen
     from an unfinished run's results (the retrain of a search's pick) are not planned yet, so not listed."""
     root = p.runs_dir
-    return sorted(str(job.run_dir(root).relative_to(root)) for job in _book_jobs(p, **kwargs).values()
+    return sorted(str(job.run_dir(root).relative_to(root)) for job in book_jobs(p, **kwargs).values()
                   if not (job.run_dir(root) / "finished.json").is_file())
 
 
-def _book_jobs(p: Params, **kwargs) -> dict:
+def book_jobs(p: Params, **kwargs) -> dict:
     """Every job the book's experiments at `p` plan as far as their runs exist, by key (shared runs once)."""
     return {job.key(): job for experiment in book_experiments(p, **kwargs) for job in load_study(experiment).jobs}
 
@@ -343,7 +343,7 @@ def alone_cost(p: Params) -> pd.DataFrame:
         return pd.DataFrame([{"kind of run": "whole study",
                               "estimate from": f"no timing table {TIMING} in {p.runs_dir.name}/"}]).set_index(
             "kind of run")
-    run_dirs = [job.run_dir(p.runs_dir) for job in _book_jobs(p).values()]
+    run_dirs = [job.run_dir(p.runs_dir) for job in book_jobs(p).values()]
     reruns = timing.read_reruns(p.runs_dir / RERUNS, p.runs_dir)
     return timing.alone_cost(run_dirs, timing.read_timing(path), reruns)
 
